@@ -1,0 +1,60 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { BackupSummary } from '../../backup/engine.js';
+import type { SessionFailure } from './failures.js';
+import type { CancelledBy, EndState, SessionState } from './states.js';
+
+/** How a run was started. */
+export type SessionTrigger = 'cli' | 'demo' | 'schedule' | 'tray' | 'api';
+
+/** One finished session, as the UI lists it and the CLI prints it. */
+export interface SessionRecord {
+  readonly id: string;
+  readonly job: string;
+  readonly trigger: SessionTrigger;
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly states: readonly { readonly state: SessionState; readonly at: string }[];
+  readonly end: EndState;
+  /** Only for `done`. */
+  readonly result?: 'success' | 'warning';
+  /** Why it failed, or the warning behind a `warning` result. */
+  readonly failure?: SessionFailure;
+  readonly cancelledBy?: CancelledBy;
+  readonly summary?: BackupSummary;
+  /** Problems that did not change the outcome (e.g. a teardown that failed). */
+  readonly notes: readonly SessionFailure[];
+}
+
+export function historyFile(stateDir: string): string {
+  return join(stateDir, 'history.jsonl');
+}
+
+/** Appends one record. JSON lines: a crash mid-write costs at most that line. */
+export async function appendHistory(stateDir: string, record: SessionRecord): Promise<void> {
+  const file = historyFile(stateDir);
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  await appendFile(file, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+}
+
+/** Newest first. Lines that don't parse are skipped rather than hiding the rest of the history. */
+export async function readHistory(stateDir: string, filter: { job?: string; limit?: number } = {}): Promise<SessionRecord[]> {
+  let text: string;
+  try {
+    text = await readFile(historyFile(stateDir), 'utf8');
+  } catch {
+    return [];
+  }
+  const records: SessionRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const record = JSON.parse(line) as SessionRecord;
+      if (filter.job === undefined || record.job === filter.job) records.push(record);
+    } catch {
+      // skip a torn line
+    }
+  }
+  records.reverse();
+  return filter.limit === undefined ? records : records.slice(0, filter.limit);
+}

@@ -1,0 +1,217 @@
+import type { BackupEngine, BackupEvent, BackupRequest, BackupResult, BackupSummary } from '../../backup/engine.js';
+import type { TunnelDriver, TunnelProfile } from '../../connect/driver.js';
+import { backupFailure, toSessionFailure, type SessionFailure } from './failures.js';
+import type { SessionRecord, SessionTrigger } from './history.js';
+import type { Journal, SessionEffect } from './journal.js';
+import { allowedNext, cancelledBy, isEndState, type EndState, type SessionState } from './states.js';
+
+/** What one run of a job needs to know, with secrets still as references behind `resolvePassword`. */
+export interface SessionPlan {
+  readonly job: string;
+  readonly trigger: SessionTrigger;
+  /** The engine request, minus the secret and the scratch dir the session provides. */
+  readonly backup: Omit<BackupRequest, 'password' | 'scratchDir'>;
+  readonly driver: TunnelDriver;
+  readonly profile: TunnelProfile;
+}
+
+/** Every side effect the session needs, injected so tests drive it with fakes and a fixed clock. */
+export interface SessionPorts {
+  now(): Date;
+  newSessionId(): string;
+  openJournal(sessionId: string): Promise<Journal>;
+  resolvePassword(signal: AbortSignal): Promise<string>;
+  /** Finds the engine binary and checks its version. Throws a user-facing error if unusable. */
+  prepareEngine(signal: AbortSignal): Promise<BackupEngine>;
+  /** Proves the repository can be reached (through the tunnel, if any). Throws a user-facing error. */
+  checkReachable(repository: string, signal: AbortSignal): Promise<void>;
+  scratchDirFor(sessionId: string): string;
+  /** Creates the scratch dir with mode 0700. */
+  makePrivateDir(path: string): Promise<void>;
+  removeDir(path: string): Promise<void>;
+  saveHistory(record: SessionRecord): Promise<void>;
+  /** Teardown gets its own deadline: it must run even when the session's signal has fired. */
+  readonly teardownTimeoutMs?: number;
+}
+
+export type SessionEvent =
+  | { readonly type: 'state'; readonly sessionId: string; readonly state: SessionState; readonly at: string }
+  | { readonly type: 'backup'; readonly sessionId: string; readonly event: BackupEvent }
+  | { readonly type: 'end'; readonly record: SessionRecord };
+
+/** The outcome of the steps before teardown. */
+type Outcome =
+  | { readonly kind: 'success'; readonly summary: BackupSummary }
+  | { readonly kind: 'warning'; readonly summary: BackupSummary; readonly failure: SessionFailure }
+  | { readonly kind: 'failed'; readonly failure: SessionFailure; readonly summary?: BackupSummary }
+  | { readonly kind: 'cancelled' };
+
+/**
+ * Runs one session: preflight → connecting → verifying → backing-up → tearing-down → end.
+ * Each transition is journaled before the step acts; teardown always runs and undoes only what this
+ * session did. Never throws for a backup problem: the returned record says what happened.
+ */
+export async function runSession(
+  plan: SessionPlan,
+  ports: SessionPorts,
+  signal: AbortSignal,
+  onEvent: (event: SessionEvent) => void = () => undefined,
+): Promise<SessionRecord> {
+  const sessionId = ports.newSessionId();
+  const startedAt = ports.now().toISOString();
+  const states: { state: SessionState; at: string }[] = [];
+  const notes: SessionFailure[] = [];
+  const journal = await ports.openJournal(sessionId);
+  await journal.append({ kind: 'start', sessionId, job: plan.job, trigger: plan.trigger, at: startedAt });
+
+  let current: SessionState | undefined;
+  const enter = async (state: SessionState): Promise<void> => {
+    if (current !== undefined && !allowedNext[current].includes(state)) {
+      throw new Error(`session ${sessionId}: illegal transition ${current} → ${state}`);
+    }
+    const at = ports.now().toISOString();
+    await journal.append({ kind: 'state', state, at });
+    current = state;
+    states.push({ state, at });
+    onEvent({ type: 'state', sessionId, state, at });
+  };
+  const recordEffect = (effect: SessionEffect) => journal.append({ kind: 'effect', at: ports.now().toISOString(), ...effect });
+  const recordUndone = (effect: SessionEffect) => journal.append({ kind: 'undone', at: ports.now().toISOString(), ...effect });
+
+  let tunnelEffect: SessionEffect | undefined;
+  let scratchEffect: (SessionEffect & { effect: 'scratch-dir' }) | undefined;
+  let outcome: Outcome;
+  try {
+    await enter('preflight');
+    const password = await ports.resolvePassword(signal);
+    const engine = await ports.prepareEngine(signal);
+    signal.throwIfAborted();
+
+    await enter('connecting');
+    await plan.driver.ensureProfile(plan.profile, signal);
+    const connected = await plan.driver.connect(plan.profile, signal);
+    if (connected.broughtUp) {
+      tunnelEffect = { effect: 'tunnel-up', driver: plan.driver.name, profile: plan.profile.name };
+      await recordEffect(tunnelEffect);
+    }
+    signal.throwIfAborted();
+
+    await enter('verifying');
+    const status = await plan.driver.status(plan.profile, signal);
+    if (status.state !== 'up') {
+      throw Object.assign(new Error(`the ${plan.profile.name} tunnel is ${status.state} right after connecting`), {
+        code: 'verify.tunnel-down',
+        hint: 'The VPN dropped as soon as it came up. Check the gateway and the credentials of the profile.',
+      });
+    }
+    await ports.checkReachable(plan.backup.repository, signal);
+    signal.throwIfAborted();
+
+    await enter('backing-up');
+    scratchEffect = { effect: 'scratch-dir', path: ports.scratchDirFor(sessionId) };
+    await recordEffect(scratchEffect);
+    await ports.makePrivateDir(scratchEffect.path);
+    const result = await drain(
+      engine.run({ ...plan.backup, password, scratchDir: scratchEffect.path }, signal),
+      (event) => { onEvent({ type: 'backup', sessionId, event }); },
+    );
+    outcome = outcomeOf(plan.job, result);
+  } catch (error) {
+    outcome = signal.aborted ? { kind: 'cancelled' } : { kind: 'failed', failure: toSessionFailure(error) };
+  }
+
+  // Teardown: always, and only what this session did. Failures here are noted, never thrown.
+  try {
+    await enter('tearing-down');
+  } catch (error) {
+    notes.push(toSessionFailure(error));
+  }
+  if (scratchEffect !== undefined) {
+    try {
+      await ports.removeDir(scratchEffect.path);
+      await recordUndone(scratchEffect);
+    } catch (error) {
+      notes.push({ code: 'teardown.scratch-dir', message: `could not remove ${scratchEffect.path}: ${String(error)}`, hint: 'Remove the folder by hand; it may hold a secret.' });
+    }
+  }
+  if (tunnelEffect !== undefined) {
+    try {
+      await plan.driver.disconnect(plan.profile, AbortSignal.timeout(ports.teardownTimeoutMs ?? 60_000));
+      await recordUndone(tunnelEffect);
+    } catch (error) {
+      const failure = toSessionFailure(error);
+      notes.push({ code: 'teardown.tunnel', message: `the ${plan.profile.name} tunnel could not be disconnected: ${failure.message}`, hint: failure.hint });
+    }
+  }
+
+  const end: EndState = outcome.kind === 'cancelled' ? 'cancelled' : outcome.kind === 'failed' ? 'failed' : 'done';
+  try {
+    await enter(end);
+  } catch (error) {
+    notes.push(toSessionFailure(error));
+    states.push({ state: end, at: ports.now().toISOString() });
+  }
+  const record = buildRecord({ sessionId, plan, startedAt, endedAt: ports.now().toISOString(), states, notes, outcome, end, signal });
+  await ports.saveHistory(record);
+  await journal.discard();
+  onEvent({ type: 'end', record });
+  return record;
+}
+
+/** Feeds engine events to the caller and returns the engine's result. */
+async function drain(run: AsyncGenerator<BackupEvent, BackupResult, void>, onEvent: (event: BackupEvent) => void): Promise<BackupResult> {
+  for (;;) {
+    const next = await run.next();
+    if (next.done === true) return next.value;
+    onEvent(next.value);
+  }
+}
+
+function outcomeOf(job: string, result: BackupResult): Outcome {
+  switch (result.outcome) {
+    case 'success':
+      return { kind: 'success', summary: result.summary };
+    case 'warning':
+      return { kind: 'warning', summary: result.summary, failure: backupFailure(job, result.failure) };
+    case 'cancelled':
+      return { kind: 'cancelled' };
+    case 'failed':
+      return result.summary === undefined
+        ? { kind: 'failed', failure: backupFailure(job, result.failure) }
+        : { kind: 'failed', failure: backupFailure(job, result.failure), summary: result.summary };
+  }
+}
+
+function buildRecord(input: {
+  sessionId: string;
+  plan: SessionPlan;
+  startedAt: string;
+  endedAt: string;
+  states: readonly { state: SessionState; at: string }[];
+  notes: readonly SessionFailure[];
+  outcome: Outcome;
+  end: EndState;
+  signal: AbortSignal;
+}): SessionRecord {
+  const { outcome } = input;
+  const base = {
+    id: input.sessionId,
+    job: input.plan.job,
+    trigger: input.plan.trigger,
+    startedAt: input.startedAt,
+    endedAt: input.endedAt,
+    states: input.states.filter((s) => !isEndState(s.state) || s.state === input.end),
+    end: input.end,
+    notes: input.notes,
+  };
+  switch (outcome.kind) {
+    case 'success':
+      return { ...base, result: input.notes.length > 0 ? 'warning' : 'success', summary: outcome.summary };
+    case 'warning':
+      return { ...base, result: 'warning', summary: outcome.summary, failure: outcome.failure };
+    case 'failed':
+      return outcome.summary === undefined ? { ...base, failure: outcome.failure } : { ...base, failure: outcome.failure, summary: outcome.summary };
+    case 'cancelled':
+      return { ...base, cancelledBy: cancelledBy(input.signal) };
+  }
+}
