@@ -1,0 +1,94 @@
+/**
+ * Every restic command line Backhaul runs is built here, so tests can assert exact argv and so
+ * version-dependent flags are decided in one place. No secret ever goes into these arrays: the
+ * password travels in a file whose path is passed with --password-file.
+ */
+import type { BackupRequest } from './engine.js';
+
+/** What every restic command needs to reach and open the repository. */
+export interface ResticRepoArgs {
+  readonly repository: string;
+  readonly passwordFile: string;
+  /** Parallel backend connections; clamped to 1..32. */
+  readonly streams?: number;
+  /** KiB/s, for commands that upload. */
+  readonly uploadLimitKiBps?: number;
+  /** `--retry-lock` in whole seconds; the caller passes it only to restic 0.16+ (resticFeatures). */
+  readonly retryLockSeconds?: number;
+}
+
+/**
+ * The backend connection option for a repository URL: `-o rest.connections=N` for `rest:`,
+ * `sftp.connections` for `sftp:`, `s3.connections` for `s3:`; none for a local path or other
+ * backends (restic's defaults apply: 5 for network backends, 2 for local).
+ */
+export function connectionOption(repository: string, streams: number | undefined): readonly string[] {
+  if (streams === undefined || !Number.isFinite(streams)) return [];
+  const n = Math.min(32, Math.max(1, Math.trunc(streams)));
+  const scheme = /^(rest|sftp|s3):/.exec(repository)?.[1];
+  return scheme === undefined ? [] : ['-o', `${scheme}.connections=${n}`];
+}
+
+/** `-r REPO --password-file FILE --json [-o X.connections=N] [--limit-upload KiB]` */
+export function globalArgs(args: ResticRepoArgs): readonly string[] {
+  const limit =
+    args.uploadLimitKiBps !== undefined && Number.isFinite(args.uploadLimitKiBps) && args.uploadLimitKiBps > 0
+      ? ['--limit-upload', String(Math.max(1, Math.round(args.uploadLimitKiBps)))]
+      : [];
+  const retryLock =
+    args.retryLockSeconds !== undefined && args.retryLockSeconds > 0
+      ? ['--retry-lock', `${Math.ceil(args.retryLockSeconds)}s`]
+      : [];
+  return [
+    '-r',
+    args.repository,
+    '--password-file',
+    args.passwordFile,
+    '--json',
+    ...connectionOption(args.repository, args.streams),
+    ...limit,
+    ...retryLock,
+  ];
+}
+
+/**
+ * `restic <global> backup --json [--exclude X …] -- SOURCES…`. The `--` keeps a source that starts
+ * with "-" from being read as a flag (both 0.14 and 0.18 parse flags with pflag, which honours it).
+ */
+export function backupArgv(
+  binary: string,
+  request: BackupRequest,
+  passwordFile: string,
+  extra: Pick<ResticRepoArgs, 'retryLockSeconds'> = {},
+): readonly string[] {
+  return [
+    binary,
+    ...globalArgs({
+      ...extra,
+      repository: request.repository,
+      passwordFile,
+      streams: request.streams,
+      ...(request.uploadLimitKiBps !== undefined ? { uploadLimitKiBps: request.uploadLimitKiBps } : {}),
+    }),
+    'backup',
+    '--json',
+    ...request.excludes.flatMap((x) => ['--exclude', x]),
+    '--',
+    ...request.sources,
+  ];
+}
+
+/** `restic <global> init` */
+export function initArgv(binary: string, args: ResticRepoArgs): readonly string[] {
+  return [binary, ...globalArgs(args), 'init'];
+}
+
+/** `restic <global> snapshots` (a JSON array because of the global --json) */
+export function snapshotsArgv(binary: string, args: ResticRepoArgs): readonly string[] {
+  return [binary, ...globalArgs(args), 'snapshots'];
+}
+
+/** `restic <global> unlock`: removes stale locks only (never `--remove-all`). */
+export function unlockArgv(binary: string, args: ResticRepoArgs): readonly string[] {
+  return [binary, ...globalArgs(args), 'unlock'];
+}
