@@ -1,0 +1,261 @@
+/**
+ * Reading a config file into a validated {@link Config}: size and type checks before parsing, YAML
+ * parsed strictly (duplicate keys, aliases bounded), layers merged, then the schema. Bad input of any
+ * kind comes back as issues with paths and positions; this module only throws on its own bugs.
+ */
+import { constants, type Stats } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { fromZodIssues, locate, positionOf, sortIssues, type ConfigIssue, type SourceMap } from './issues.js';
+import { formatPath } from './path.js';
+import { builtinDefaults, mergeLayers, type ConfigLayer } from './layers.js';
+import { validateConfigData, type Config } from './schema.js';
+
+export { formatConfigIssues, type ConfigIssue } from './issues.js';
+
+/** Config files above this size are refused unread: a real config is a few KiB. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** At most this many alias expansions when building data from YAML (stops "billion laughs"). */
+export const MAX_YAML_ALIASES = 100;
+
+/** Where a config comes from: a file on disk, or text already in memory (API, tests, stdin). */
+export type LoadOptions = { readonly file: string } | { readonly text: string; readonly sourceName: string };
+
+/** A usable config plus non-fatal remarks, or the reasons it is not usable. */
+export type LoadResult =
+  | { readonly ok: true; readonly config: Config; readonly warnings: readonly ConfigIssue[] }
+  | { readonly ok: false; readonly errors: readonly ConfigIssue[] };
+
+const fail = (errors: readonly ConfigIssue[]): LoadResult => ({ ok: false, errors });
+const fileIssue = (message: string): ConfigIssue => ({ path: '', message });
+
+/** Load and validate a config from a file or from text. Never rejects for bad input. */
+export async function loadConfig(options: LoadOptions): Promise<LoadResult> {
+  if ('text' in options) return parseConfigText(options.text, options.sourceName);
+  const read = await readConfigFile(options.file);
+  return read.ok ? parseConfigText(read.text, options.file) : fail([read.issue]);
+}
+
+/** Result of {@link readConfigFile}. */
+export type ReadResult = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly issue: ConfigIssue };
+
+/**
+ * Read a config file as UTF-8 text: it must be a regular file no larger than {@link MAX_CONFIG_BYTES}
+ * (checked before reading, and again while reading in case it grows).
+ */
+export async function readConfigFile(file: string): Promise<ReadResult> {
+  let info: Stats;
+  try {
+    info = await stat(file);
+  } catch (error) {
+    return { ok: false, issue: describeReadError(error, file) };
+  }
+  if (info.isDirectory()) {
+    return {
+      ok: false,
+      issue: fileIssue(`${file} is a directory, not a config file; expected a YAML file such as ${join(file, 'config.yaml')}`),
+    };
+  }
+  if (!info.isFile()) return { ok: false, issue: fileIssue(`${file} is not a regular file; expected a YAML config file`) };
+  if (info.size > MAX_CONFIG_BYTES) return { ok: false, issue: tooLarge(file, info.size) };
+  try {
+    // O_NONBLOCK: if the path is swapped for a FIFO after the stat, open must not hang.
+    const handle = await open(file, constants.O_RDONLY | (process.platform === 'win32' ? 0 : constants.O_NONBLOCK));
+    try {
+      const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+      let length = 0;
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+        if (length > MAX_CONFIG_BYTES) return { ok: false, issue: tooLarge(file, length) };
+      }
+      return decodeConfigBytes(buffer.subarray(0, length), file);
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    return { ok: false, issue: describeReadError(error, file) };
+  }
+}
+
+function tooLarge(file: string, size: number): ConfigIssue {
+  const shown = size >= 1024 * 1024 ? `${(size / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(size / 1024)} KiB`;
+  return fileIssue(`${file} is ${shown}; config files are limited to 1 MiB — is this the right file?`);
+}
+
+/** Turn a filesystem error into a message that says what to do. */
+export function describeReadError(error: unknown, file: string): ConfigIssue {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'UNKNOWN';
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return fileIssue(
+        `config file not found: ${file} — create it (an empty file is a valid config; docs/configuration.md has an example)`,
+      );
+    case 'EACCES':
+    case 'EPERM':
+      return fileIssue(
+        `permission denied reading ${file} — run as the user who owns it, or fix its owner and mode (ls -l ${file})`,
+      );
+    case 'EISDIR':
+      return fileIssue(`${file} is a directory, not a config file; expected a YAML file such as ${join(file, 'config.yaml')}`);
+    case 'ELOOP':
+      return fileIssue(`${file} is a symbolic link loop; point it at a real file`);
+    case 'ENAMETOOLONG':
+      return fileIssue(`config file path is too long: ${file.slice(0, 200)}…`);
+    default:
+      return fileIssue(`cannot read config file ${file} (${code})${isAbsolute(file) ? '' : ' — try an absolute path'}`);
+  }
+}
+
+/** Decode file bytes as strict UTF-8 (a leading BOM is dropped); binary files are refused. */
+export function decodeConfigBytes(bytes: Uint8Array, sourceName: string): ReadResult {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { ok: false, issue: fileIssue(`${sourceName} is not UTF-8 text; is this a binary file?`) };
+  }
+  return { ok: true, text };
+}
+
+/**
+ * Parse and validate config text (YAML; JSON is valid YAML). An empty file is a valid config with no
+ * jobs. Synchronous, for callers that already hold the text.
+ */
+export function parseConfigText(text: string, sourceName: string): LoadResult {
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > MAX_CONFIG_BYTES) return fail([tooLarge(sourceName, size)]);
+
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    const before = text.slice(0, nul);
+    const line = before.split('\n').length;
+    const column = nul - before.lastIndexOf('\n');
+    return fail([
+      { ...fileIssue(`${sourceName} contains a NUL byte; is this a binary file? Config files are YAML text`), line, column },
+    ]);
+  }
+
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false, // pretty errors quote the source line, which may hold a secret
+    stringKeys: true,
+    uniqueKeys: true,
+    strict: true,
+    schema: 'core',
+  });
+  const source: SourceMap = { doc, lineCounter };
+  const syntax = syntaxIssues(doc, lineCounter);
+  if (syntax.length > 0) return fail(syntax);
+
+  let userData: unknown;
+  try {
+    userData = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    return fail([aliasIssue(error, source)]);
+  }
+
+  // Layer seam: a managed policy layer is appended here once it is read (ARCHITECTURE.md).
+  const layers: ConfigLayer[] = [builtinDefaults(), { name: 'user', data: userData ?? {} }];
+  const { data } = mergeLayers(...layers);
+
+  const result = validateConfigData(data);
+  if (!result.success) return fail(fromZodIssues(result.issues, data, source));
+  return { ok: true, config: result.data, warnings: configWarnings(result.data, source) };
+}
+
+/** YAML errors (and warnings, which a strict config treats as errors): the first one, positioned. */
+function syntaxIssues(doc: Document.Parsed, lineCounter: LineCounter): ConfigIssue[] {
+  const problems = [...doc.errors, ...doc.warnings];
+  const first = problems[0];
+  if (first === undefined) return [];
+  const more = problems.length - 1;
+  const message = `${yamlMessage(first.code, first.message)}${more > 0 ? ` (fix this first; ${more} more YAML problem${more === 1 ? '' : 's'} reported after it)` : ''}`;
+  return [{ ...fileIssue(message), ...positionOf(lineCounter, first.pos[0]) }];
+}
+
+/** Friendlier words for common YAML mistakes; otherwise yaml's own first line (never source text). */
+function yamlMessage(code: string, message: string): string {
+  switch (code) {
+    case 'DUPLICATE_KEY':
+      return 'duplicate key: each key may appear only once in a mapping';
+    case 'TAB_AS_INDENT':
+      return 'YAML syntax: tabs are not allowed for indentation; use spaces';
+    case 'MULTIPLE_DOCS':
+      return 'contains more than one YAML document (a second "---"); keep the whole config in one document';
+    case 'NON_STRING_KEY':
+      return 'keys must be plain strings, not lists or mappings';
+    case 'TAG_RESOLVE_FAILED':
+      return `YAML tags are not supported in config files (${message.split('\n')[0] ?? ''})`;
+    default:
+      return `YAML syntax: ${message.split('\n')[0] ?? message}`;
+  }
+}
+
+function aliasIssue(error: unknown, source: SourceMap): ConfigIssue {
+  const text = error instanceof Error ? (error.message.split('\n')[0] ?? '') : 'invalid alias';
+  const excessive = /excessive alias count/i.test(text);
+  const message = excessive
+    ? `too many YAML alias expansions (more than ${MAX_YAML_ALIASES}); refusing a possible alias bomb — write the values out or use fewer aliases`
+    : `YAML alias problem: ${text}`;
+  let offset: number | undefined;
+  // Point at the first alias: the best guess at where the problem starts.
+  const find = (node: unknown): void => {
+    if (offset !== undefined || typeof node !== 'object' || node === null) return;
+    if ('source' in node && 'range' in node && Array.isArray(node.range) && typeof node.range[0] === 'number') {
+      offset = node.range[0];
+      return;
+    }
+    if ('items' in node && Array.isArray(node.items)) {
+      for (const item of node.items as unknown[]) {
+        if (typeof item === 'object' && item !== null && 'key' in item && 'value' in item) {
+          find(item.key);
+          find(item.value);
+        } else {
+          find(item);
+        }
+      }
+    }
+  };
+  find(source.doc.contents);
+  return offset === undefined ? fileIssue(message) : { ...fileIssue(message), ...positionOf(source.lineCounter, offset) };
+}
+
+/** Valid but probably not what the user wants. */
+function configWarnings(config: Config, source: SourceMap): ConfigIssue[] {
+  const warnings: ConfigIssue[] = [];
+  const warn = (path: (string | number)[], message: string, anchor: 'key' | 'value' = 'value'): void => {
+    const at = locate(source, path, anchor);
+    warnings.push({ path: formatPath(path), message, ...(at ?? {}) });
+  };
+  const used = new Set(Object.values(config.jobs).map((job) => job.profile));
+  for (const name of Object.keys(config.profiles)) {
+    if (!used.has(name)) warn(['profiles', name], 'not used by any job', 'key');
+  }
+  const keychainNote = 'keychain: references are not supported yet, so this job will fail to start — use file:/path for now';
+  for (const [name, job] of Object.entries(config.jobs)) {
+    if (job.password?.kind === 'keychain') warn(['jobs', name, 'password'], keychainNote);
+    if (/^[a-z0-9+.-]+:(?:[a-z0-9+.-]+:)?\/\/[^/@\s]*:[^/@\s]*@/i.test(job.repository)) {
+      warn(
+        ['jobs', name, 'repository'],
+        'the URL embeds a password; it would show up in process lists and logs — remove it from the URL and give credentials to the repository server another way',
+      );
+    }
+  }
+  for (const [name, profile] of Object.entries(config.profiles)) {
+    const refs = [
+      ['password', profile.auth.password],
+      ['key', profile.auth.method === 'certificate' ? profile.auth.key : undefined],
+      ['psk', profile.auth.method === 'psk' ? profile.auth.psk : undefined],
+    ] as const;
+    for (const [field, ref] of refs) {
+      if (ref?.kind === 'keychain') warn(['profiles', name, 'auth', field], keychainNote.replace('this job', 'jobs using this profile'));
+    }
+  }
+  return sortIssues(warnings);
+}
