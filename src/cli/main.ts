@@ -1,0 +1,119 @@
+import { Command, CommanderError, Option } from 'commander';
+import { CliError, ExitCode, type ExitCodeValue } from './exit-codes.js';
+import type { GlobalOptions } from './context.js';
+import type { Output } from './run-view.js';
+import { runCommand } from './commands/run.js';
+import { pathCommand, validateCommand } from './commands/config.js';
+import { initCommand, snapshotsCommand } from './commands/repository.js';
+import { demoCommand } from './commands/demo.js';
+
+const exitCodesHelp = `
+Exit codes:
+  0    success
+  1    the backup failed (the message and hint say why)
+  2    bad usage or an invalid config file; nothing was run
+  3    finished with a warning (e.g. some files could not be read); a snapshot exists
+  130  cancelled (Ctrl-C or SIGTERM)`;
+
+function stream(target: NodeJS.WriteStream): Output {
+  return {
+    write: (text) => { target.write(text); },
+    get isTTY() { return target.isTTY; },
+    get columns() { return target.columns || 80; },
+  };
+}
+
+/** Builds the command tree. Each action resolves to an exit code; errors become CliErrors. */
+export function buildProgram(io: { out: Output; err: Output }, setExit: (code: ExitCodeValue) => void): Command {
+  const program = new Command('backhaul')
+    .description('Backups over your VPN: brings up the OS\'s own L2TP/IPsec or IKEv2 client, runs restic, tears it all down.')
+    .option('--config <file>', 'config file to use instead of the default location')
+    .option('--home <dir>', 'keep config, state and logs under <dir> (same as BACKHAUL_HOME)')
+    .option('--system', 'use the system-wide locations (/etc/backhaul, /var/lib/backhaul)')
+    .addHelpText('after', exitCodesHelp)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => { io.out.write(s); }, writeErr: (s) => { io.err.write(s); } });
+
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const act = <A extends unknown[]>(fn: (...args: A) => Promise<ExitCodeValue> | ExitCodeValue) =>
+    async (...args: A) => { setExit(await fn(...args)); };
+
+  program
+    .command('run')
+    .description('run a backup job')
+    .argument('<job>', 'the job name, a key of "jobs" in the config')
+    .option('--foreground', 'run the session in this process (for cron, NAS boxes, CI)')
+    .option('--json', 'print one JSON object per line instead of a progress bar')
+    .addHelpText('after', exitCodesHelp)
+    .action(act((job: string, options: { foreground?: boolean; json?: boolean }) => runCommand(job, options, globals(), io)));
+
+  program
+    .command('init')
+    .description("create the job's restic repository (safe to run again)")
+    .argument('<job>', 'the job name')
+    .action(act((job: string) => initCommand(job, globals(), io)));
+
+  program
+    .command('snapshots')
+    .description("list the snapshots in a job's repository")
+    .argument('<job>', 'the job name')
+    .option('--json', 'print the list as JSON')
+    .action(act((job: string, options: { json?: boolean }) => snapshotsCommand(job, options, globals(), io)));
+
+  const config = program.command('config').description('check and locate the config file');
+  config
+    .command('validate')
+    .description('check a config file without running anything')
+    .argument('[file]', 'the file to check (default: the config file in use)')
+    .option('--json', 'print the result as JSON')
+    .action(act((file: string | undefined, options: { json?: boolean }) => validateCommand(file, options, globals(), io)));
+  config
+    .command('path')
+    .description('print where config, state and logs live')
+    .action(act(() => pathCommand(globals(), io)));
+
+  program
+    .command('demo')
+    .description('first run: create a demo job that backs up a sample folder to a local repository, and run it')
+    .option('--json', 'print one JSON object per line instead of a progress bar')
+    .action(act((options: { json?: boolean }) => demoCommand(options, globals(), io)));
+
+  program.addOption(new Option('--debug', 'print stack traces of internal errors').hideHelp());
+  return program;
+}
+
+export function processIo(): { out: Output; err: Output } {
+  return { out: stream(process.stdout), err: stream(process.stderr) };
+}
+
+/** Runs the CLI: the only place that turns errors into text and exit codes. No stack traces for users. */
+export async function main(argv: readonly string[], io = processIo()): Promise<ExitCodeValue> {
+  let code: ExitCodeValue = ExitCode.ok;
+  const program = buildProgram(io, (c) => { code = c; });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (error instanceof CliError) {
+      io.err.write(`error: ${error.message}\n`);
+      for (const line of error.details) io.err.write(`${line}\n`);
+      if (error.hint !== undefined) io.err.write(`hint: ${error.hint}\n`);
+      return error.exitCode;
+    }
+    const userFacing = error as { code?: unknown; hint?: unknown; message?: unknown };
+    if (typeof userFacing.code === 'string' && typeof userFacing.hint === 'string' && typeof userFacing.message === 'string') {
+      io.err.write(`error: ${userFacing.message}\nhint: ${userFacing.hint}\n`);
+      // A problem with the config or the command line: nothing ran.
+      return userFacing.code.startsWith('config.') ? ExitCode.usage : ExitCode.failed;
+    }
+    io.err.write(`error: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (argv.includes('--debug') && error instanceof Error) io.err.write(`${error.stack ?? ''}\n`);
+    io.err.write('hint: this is a bug in Backhaul; run again with --debug and report the output.\n');
+    return ExitCode.failed;
+  }
+}
