@@ -21,7 +21,8 @@ const stateText: Partial<Record<SessionState, string>> = {
  * Renders a running session for a person: a live progress line on a terminal, plain lines
  * otherwise. `--json` uses jsonView instead.
  */
-export function humanView(out: Output, err: Output): (event: SessionEvent) => void {
+export function humanView(out: Output, err: Output, options: { tunnel: boolean }): (event: SessionEvent) => void {
+  const labels: Partial<Record<SessionState, string>> = options.tunnel ? stateText : { ...stateText, connecting: 'no VPN needed (profile: direct)' };
   let progressShown = false;
   let lastPlainPercent = -1;
   const clearProgress = () => {
@@ -33,7 +34,7 @@ export function humanView(out: Output, err: Output): (event: SessionEvent) => vo
   return (event) => {
     switch (event.type) {
       case 'state': {
-        const text = stateText[event.state];
+        const text = labels[event.state];
         if (text !== undefined) {
           clearProgress();
           out.write(`· ${text}\n`);
@@ -49,7 +50,7 @@ export function humanView(out: Output, err: Output): (event: SessionEvent) => vo
           } else {
             // Logs and pipes: one line per 10 % so a cron mail stays short.
             const step = Math.floor(e.fraction * 10) * 10;
-            if (step > lastPlainPercent) {
+            if (step > lastPlainPercent && e.bytesDone > 0) {
               lastPlainPercent = step;
               out.write(`  ${step}%  ${formatBytes(e.bytesDone)}/${formatBytes(e.bytesTotal)}\n`);
             }

@@ -50,7 +50,8 @@ export async function runForeground(
   const controller = new AbortController();
   const release = cancelOnSignals(controller, io.err);
   try {
-    const view = options.json === true ? jsonView(io.out) : humanView(io.out, io.err);
+    const tunnel = (ctx.config.jobs[job]?.profile ?? 'direct') !== 'direct';
+    const view = options.json === true ? jsonView(io.out) : humanView(io.out, io.err, { tunnel });
     const record = await runJob(ctx, job, trigger, controller.signal, view);
     if (options.json !== true) {
       const lines = describeRecord(record);
