@@ -1,23 +1,32 @@
 /**
  * A small push/pull queue that turns restic's line callbacks into an async iterable, so the engine
- * can yield events while restic runs. Consecutive progress snapshots are coalesced: a consumer
- * that reads slowly gets the latest progress, never a backlog, and loses no other event.
+ * can yield events while restic runs. Once a backlog builds up (a consumer reading slower than
+ * restic prints), consecutive progress snapshots are coalesced: memory stays bounded, the consumer
+ * gets the latest progress, and no other event is lost.
  */
 export class EventQueue<T> implements AsyncIterable<T> {
   readonly #items: T[] = [];
+  readonly #backlog: number;
   #closed = false;
   #wake: (() => void) | undefined;
 
+  /** @param backlog queue length from which `supersedes` applies (default 64). */
+  constructor(backlog = 64) {
+    this.#backlog = backlog;
+  }
+
   /**
-   * Adds an item. When `supersedes(last, item)` is true for the last queued (not yet read) item,
-   * that item is replaced instead of growing the queue. Items pushed after close() are dropped.
+   * Adds an item. With a backlog, when `supersedes(last, item)` is true for the last queued (not
+   * yet read) item, that item is replaced instead of growing the queue. Pushes after close() are dropped.
    */
   push(item: T, supersedes?: (last: T, next: T) => boolean): void {
     if (this.#closed) return;
     const lastIndex = this.#items.length - 1;
     const last = this.#items[lastIndex];
-    if (supersedes !== undefined && last !== undefined && supersedes(last, item)) this.#items[lastIndex] = item;
-    else this.#items.push(item);
+    const backlogged = this.#items.length >= this.#backlog;
+    if (backlogged && supersedes !== undefined && last !== undefined && supersedes(last, item)) {
+      this.#items[lastIndex] = item;
+    } else this.#items.push(item);
     this.#notify();
   }
 
