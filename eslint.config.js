@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
 
 /** Process spawning lives behind the CommandRunner seam in src/os (STYLE.md point 4, 6). */
 const spawnModules = [
@@ -47,6 +48,22 @@ export default tseslint.config(
   {
     files: ['src/agent/**/*.ts', 'src/config/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: spawnModules, patterns: [clientImports] }] },
+  },
+  {
+    // The renderer runs in a sandboxed browser page: no Node, no Electron, only the typed client.
+    files: ['src/renderer/**/*.ts', 'src/renderer/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'electron'].map((name) => ({
+            name,
+            message: 'src/renderer runs in a browser sandbox: reach the agent through the typed client, never Node or Electron.',
+          })),
+          patterns: [{ group: ['**/agent/**', '**/os/**', '**/connect/**', '**/backup/**'], message: 'src/renderer talks to the agent only through the Local API client.' }],
+        },
+      ],
+    },
   },
   {
     files: ['src/os/**/*.ts'],
