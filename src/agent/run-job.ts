@@ -113,7 +113,7 @@ export async function checkRepositoryReachable(repository: string, signal: Abort
     if (!(error instanceof ProbeError)) throw error;
     throw new JobError(
       'verify.unreachable',
-      `the repository server ${endpoint.host}:${endpoint.port} can't be reached (${error.cause})`,
+      `the repository server ${endpoint.host}:${endpoint.port} can't be reached (${error.reason})`,
       'Check that the server is running and that this machine can reach it; if the job uses a VPN profile, check its split routes.',
     );
   }

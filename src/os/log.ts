@@ -40,6 +40,8 @@ export function createFileLogger(options: { logDir: string; level?: LogLevel; re
   const logger = winston.createLogger({
     level: options.level ?? 'info',
     format: winston.format.combine(winston.format.timestamp(), winston.format.json(), redactLine(redactor)),
+    // winston's File transport is declared apart from the TransportStream base its typings expect.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
     transports: [transport],
   });
   const wrap = (target: winston.Logger): Logger => ({

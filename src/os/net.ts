@@ -6,9 +6,10 @@ export class ProbeError extends Error {
   constructor(
     readonly host: string,
     readonly port: number,
-    readonly cause: string,
+    /** What the socket layer said: ECONNREFUSED, ETIMEDOUT, … */
+    readonly reason: string,
   ) {
-    super(`${host}:${port} did not accept a TCP connection (${cause})`);
+    super(`${host}:${port} did not accept a TCP connection (${reason})`);
   }
 }
 
