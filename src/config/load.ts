@@ -6,7 +6,7 @@
 import { constants, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { fromZodIssues, locate, positionOf, sortIssues, type ConfigIssue, type SourceMap } from './issues.js';
 import { formatPath } from './path.js';
 import { builtinDefaults, mergeLayers, type ConfigLayer } from './layers.js';
@@ -205,24 +205,12 @@ function aliasIssue(error: unknown, source: SourceMap): ConfigIssue {
     : `YAML alias problem: ${text}`;
   let offset: number | undefined;
   // Point at the first alias: the best guess at where the problem starts.
-  const find = (node: unknown): void => {
-    if (offset !== undefined || typeof node !== 'object' || node === null) return;
-    if ('source' in node && 'range' in node && Array.isArray(node.range) && typeof node.range[0] === 'number') {
-      offset = node.range[0];
-      return;
-    }
-    if ('items' in node && Array.isArray(node.items)) {
-      for (const item of node.items as unknown[]) {
-        if (typeof item === 'object' && item !== null && 'key' in item && 'value' in item) {
-          find(item.key);
-          find(item.value);
-        } else {
-          find(item);
-        }
-      }
-    }
-  };
-  find(source.doc.contents);
+  visit(source.doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
   return offset === undefined ? fileIssue(message) : { ...fileIssue(message), ...positionOf(source.lineCounter, offset) };
 }
 
