@@ -301,11 +301,21 @@ function lastMeaningfulLine(fatal: string): string | undefined {
   return fatalLine ?? lines[lines.length - 1];
 }
 
-/** The last `maxLines` non-empty lines of stderr, without terminal escapes. */
+/**
+ * The last `maxLines` non-empty lines of stderr for people: terminal escapes removed, and 0.18's
+ * JSON lines shown as their text (`exit_error` and `error` → their message).
+ */
 export function stderrTail(stderr: string, maxLines = 20): string {
-  const lines = stderr
-    .split(/\r?\n/)
-    .map(cleanLine)
-    .filter((l) => l !== '');
-  return lines.slice(-maxLines).join('\n');
+  const out: string[] = [];
+  for (const raw of stderr.split(/\r?\n/)) {
+    const msg = parseStderrLine(raw);
+    if (msg.kind === 'exit-error') out.push(...msg.message.split('\n'));
+    else if (msg.kind === 'file-error') out.push(msg.message);
+    else out.push(cleanLine(raw));
+  }
+  return out
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== '')
+    .slice(-maxLines)
+    .join('\n');
 }

@@ -201,5 +201,10 @@ describe('helpers', () => {
   it('keeps the last lines of stderr without terminal escapes', () => {
     expect(stderrTail(shared('backup-sigint.txt').stderr)).toBe('signal interrupt received, cleaning up');
     expect(stderrTail('a\nb\n\nc\n', 2)).toBe('b\nc');
+    // 0.18's JSON lines read as text (restic-0.18.0/backup-partial-unreadable.txt, backup-locked.txt).
+    expect(stderrTail(fixture('0.18.0', 'backup-partial-unreadable.txt').stderr)).toBe(
+      'open /var/tmp/backhaul-rec/data-partial/secret.bin: permission denied\nWarning: at least one source file could not be read',
+    );
+    expect(stderrTail(fixture('0.18.0', 'backup-locked.txt').stderr).split('\n')[0]).toMatch(/^unable to create lock in backend: repository is already locked exclusively by PID \d+/);
   });
 });
