@@ -16,7 +16,7 @@ export async function validateCommand(file: string | undefined, options: { json?
     io.err.write(`${target}: ${loaded.errors.length} problem${loaded.errors.length === 1 ? '' : 's'}; nothing was changed.\n`);
     return ExitCode.usage;
   }
-  for (const warning of loaded.warnings) io.err.write(`warning: ${typeof warning === 'string' ? warning : JSON.stringify(warning)}\n`);
+  if (loaded.warnings.length > 0) io.err.write(`${formatConfigIssues(loaded.warnings, target).split('\n').map((l) => `warning: ${l}`).join('\n')}\n`);
   const jobs = Object.keys(loaded.config.jobs);
   const profiles = Object.keys(loaded.config.profiles);
   io.out.write(`${target}: valid (${jobs.length} job${jobs.length === 1 ? '' : 's'}${jobs.length > 0 ? `: ${jobs.join(', ')}` : ''}; ${profiles.length} profile${profiles.length === 1 ? '' : 's'})\n`);
