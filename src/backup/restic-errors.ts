@@ -23,6 +23,8 @@ export interface ResticExitFacts {
   readonly cancelledByUs: boolean;
   /** We sent the stop signal because restic kept retrying past the network deadline. */
   readonly networkGaveUp: boolean;
+  /** That deadline, for the message. */
+  readonly networkGiveUpMs?: number;
   /** Decides which exit codes are trusted (10/11/12 only from 0.17+); absent = trust them all. */
   readonly version?: ResticVersion;
 }
@@ -138,7 +140,12 @@ const TABLE: readonly Row[] = [
   {
     class: 'network',
     when: { networkGaveUp: true },
-    message: () => 'The repository stayed unreachable past the network deadline, so Backhaul stopped restic.',
+    message: ({ facts }) => {
+      const retries = facts.stderr.split(/\r?\n/).filter((l) => RETRY_LINE.test(l));
+      const cause = retries.length > 0 ? ` (${networkCause(retries[retries.length - 1] ?? '')})` : '';
+      const span = facts.networkGiveUpMs !== undefined ? `for ${formatSpan(facts.networkGiveUpMs)}` : 'past the network deadline';
+      return `The repository stayed unreachable ${span}${cause}, so Backhaul stopped restic.`;
+    },
     fix: FIX.network,
   },
   { class: 'cancelled', when: { cancelledByUs: true }, message: () => 'The backup was cancelled.' },
@@ -252,6 +259,13 @@ export function parseLockHolder(text: string): ResticLockHolder | undefined {
     ...(created?.[1] !== undefined ? { createdAt: created[1] } : {}),
     ...(created?.[2] !== undefined ? { age: roundGoDuration(created[2]) } : {}),
   };
+}
+
+/** 900000 → `15 min`, 3000 → `3 s`: the network deadline in the give-up message. */
+function formatSpan(ms: number): string {
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${Math.round(ms / 100) / 10} s`;
 }
 
 /** `594.325286ms` → `594ms`, `1m2.5s` → `1m2s`: restic prints Go durations with nanosecond noise. */

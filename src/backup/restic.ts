@@ -394,6 +394,7 @@ export function createResticEngine(options: ResticEngineOptions): ResticEngine {
               stderr: result.stderr,
               cancelledByUs,
               networkGaveUp,
+              networkGiveUpMs,
               version: binary.version,
             });
       const f = failure(result, d);

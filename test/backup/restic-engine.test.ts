@@ -327,6 +327,7 @@ describe('run: stopping restic', () => {
     expect(events.map((e) => e.type)).toEqual(['retrying', 'retrying', 'retrying']);
     expect(events[0]).toMatchObject({ message: expect.stringMatching(/^Stat\(<config\/>\) returned error, retrying after .*connection refused$/) as unknown });
     expect(result).toMatchObject({ outcome: 'failed', failure: { class: 'network', exitCode: 1 } });
+    if (result.outcome === 'failed') expect(result.failure.message).toMatch(/^The repository stayed unreachable for 20 ms \(dial tcp 127\.0\.0\.1:\d+: connect: connection refused\)/);
     expect(logs).toContain('restic kept retrying past the network deadline; stopping it');
   });
 

@@ -127,6 +127,14 @@ describe('classifyResticExit rules', () => {
     expect(d.class).toBe('network');
   });
 
+  it('names the deadline and the last retry error when we gave up (restic-0.18.0/backup-unreachable.txt)', () => {
+    const rec = fixture('0.18.0', 'backup-unreachable.txt');
+    const d = classifyResticExit({ ...base, exitCode: 1, stderr: rec.stderr, networkGaveUp: true, networkGiveUpMs: 900_000, version: V018 });
+    expect(d.message).toMatch(
+      /^The repository stayed unreachable for 15 min \(dial tcp 127\.0\.0\.1:\d+: connect: connection refused\), so Backhaul stopped restic\.$/,
+    );
+  });
+
   it('calls a SIGKILL we did not send a failure', () => {
     const d = classifyResticExit({ ...base, exitCode: null, signal: 'SIGKILL', stderr: '' });
     expect(d).toMatchObject({ class: 'unknown', message: 'restic was killed by SIGKILL, which Backhaul did not send.' });

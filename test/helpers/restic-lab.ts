@@ -8,7 +8,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import path from 'node:path';
 import { parseResticVersion, type ResticVersion } from '../../src/backup/restic-binary.js';
@@ -183,14 +183,25 @@ export async function holdExclusiveLock(resticPath: string, repoDir: string, pas
       await exited(child, 5_000);
     }
   };
-  for (let i = 0; i < 300; i++) {
-    const now = await readdir(path.join(repoDir, 'locks'));
-    if (now.some((name) => !before.has(name))) {
+  // A lock file exists before restic has written it; stopped in that window, it stays empty, and
+  // restic ignores a lock it can't read. So wait for a new, non-empty file named by a 64-hex id.
+  const haveLock = async (): Promise<boolean> => {
+    for (const name of await readdir(path.join(repoDir, 'locks'))) {
+      if (!/^[0-9a-f]{64}$/.test(name) || before.has(name)) continue;
+      const size = await stat(path.join(repoDir, 'locks', name)).then((s) => s.size, () => 0);
+      if (size > 0) return true;
+    }
+    return false;
+  };
+  for (let i = 0; i < 600; i++) {
+    if (await haveLock()) {
       child.kill('SIGSTOP');
-      return { pid, release };
+      // Stopped while holding it: the lock must still be there and the process still alive.
+      if (child.exitCode === null && (await haveLock())) return { pid, release };
+      break;
     }
     if (child.exitCode !== null) break;
-    await sleep(50);
+    await sleep(20);
   }
   await release();
   throw new Error(`restic check did not take a lock on ${repoDir}`);

@@ -259,7 +259,7 @@ for (const restic of labRestics()) {
             } else {
               expect(retrying.length).toBeGreaterThan(0);
               expect(retrying[0]?.message).toMatch(/returned error, retrying after .*connection refused/);
-              expect(result.failure.message).toMatch(/network deadline/);
+              expect(result.failure.message).toMatch(/^The repository stayed unreachable for 3 s \(dial tcp 127\.0\.0\.1:\d+: connect: connection refused\), so Backhaul stopped restic\.$/);
             }
           });
         }
