@@ -105,7 +105,15 @@ export function createResticEngine(options: ResticEngineOptions): ResticEngine {
   const features = resticFeatures(binary.version);
   const networkGiveUpMs = options.networkGiveUpMs ?? DEFAULT_NETWORK_GIVE_UP_MS;
   const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
-  const log: ResticLog = options.log ?? (() => undefined);
+  const sink = options.log;
+  /** A throwing log sink must not break a backup (it runs inside restic's line callbacks). */
+  const log: ResticLog = (level, message, fields) => {
+    try {
+      sink?.(level, message, fields);
+    } catch {
+      // ignored on purpose
+    }
+  };
   const retryLockSeconds =
     options.retryLockMs !== undefined && options.retryLockMs > 0 && features.retryLock
       ? options.retryLockMs / 1000
