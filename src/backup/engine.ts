@@ -94,3 +94,15 @@ export interface BackupEngine {
   /** Runs one backup. Yields progress; returns the result. Aborting the signal cancels the run. */
   run(request: BackupRequest, signal: AbortSignal): AsyncGenerator<BackupEvent, BackupResult, void>;
 }
+
+/** Feeds each event of a run to `onEvent` and returns the run's result. */
+export async function drainRun(
+  run: AsyncGenerator<BackupEvent, BackupResult, void>,
+  onEvent: (event: BackupEvent) => void = () => undefined,
+): Promise<BackupResult> {
+  for (;;) {
+    const next = await run.next();
+    if (next.done === true) return next.value;
+    onEvent(next.value);
+  }
+}

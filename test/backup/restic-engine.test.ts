@@ -7,13 +7,14 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BackupEvent, BackupRequest, BackupResult } from '../../src/backup/engine.js';
+import type { BackupRequest } from '../../src/backup/engine.js';
 import type { ResticVersion } from '../../src/backup/restic-binary.js';
 import { createResticEngine, type ResticEngineOptions } from '../../src/backup/restic.js';
 import type { CommandResult, CommandRunner, CommandSpec } from '../../src/os/command.js';
 import type { Recording } from '../helpers/recorded.js';
 import { ReplayingCommandRunner } from '../helpers/replaying-runner.js';
 import { fixture, lines, shared } from './restic-fixtures.js';
+import { collectRun } from '../helpers/engine-run.js';
 
 const BIN = '/usr/bin/restic';
 const V014: ResticVersion = { major: 0, minor: 14, patch: 0 };
@@ -68,16 +69,6 @@ function backupArgv(extra: { repo?: string; options?: string[]; excludes?: strin
   ];
 }
 
-/** Drains a run: every event, then the result. */
-async function drain(gen: AsyncGenerator<BackupEvent, BackupResult, void>): Promise<{ events: BackupEvent[]; result: BackupResult }> {
-  const events: BackupEvent[] = [];
-  for (;;) {
-    const step = await gen.next();
-    if (step.done === true) return { events, result: step.value };
-    events.push(step.value);
-  }
-}
-
 function engine(runner: CommandRunner, version = V014, extra: Partial<ResticEngineOptions> = {}) {
   return createResticEngine({ runner, binary: { path: BIN, version }, ...extra });
 }
@@ -103,7 +94,7 @@ describe('run: replayed recordings', () => {
       { argv: backupArgv({ options: ['-o', 'rest.connections=4', '--limit-upload', '500'], excludes: ['--exclude', '*.tmp', '--exclude', '/x/cache'] }), reply: rec },
     ]);
     const seen: { file?: string; mode?: number; content?: string } = {};
-    const { events, result } = await drain(
+    const { events, result } = await collectRun(
       engine(inspecting(replay, seen)).run(request({ uploadLimitKiBps: 500, excludes: ['*.tmp', '/x/cache'] }), new AbortController().signal),
     );
     replay.assertDone();
@@ -154,7 +145,7 @@ describe('run: replayed recordings', () => {
         return replay.run(spec);
       },
     };
-    await drain(engine(runner).run(request(), new AbortController().signal));
+    await collectRun(engine(runner).run(request(), new AbortController().signal));
     expect(specs[0]).toMatchObject({ secrets: [PASSWORD], cancelSignal: 'SIGINT', okExitCodes: 'any' });
     expect(specs[0]?.signal).toBeInstanceOf(AbortSignal);
   });
@@ -164,7 +155,7 @@ describe('run: replayed recordings', () => {
     ['0.18 (restic-0.18.0/backup-partial-unreadable.txt)', V018, fixture('0.18.0', 'backup-partial-unreadable.txt'), '/var/tmp/backhaul-rec/data-partial/secret.bin', undefined],
   ] as const)('reports an unreadable file as a file-error event and a warning: %s', async (_name, version, rec, file, snapshotId) => {
     const replay = new ReplayingCommandRunner([{ argv: backupArgv(), reply: rec }]);
-    const { events, result } = await drain(engine(replay, version).run(request(), new AbortController().signal));
+    const { events, result } = await collectRun(engine(replay, version).run(request(), new AbortController().signal));
     replay.assertDone();
     expect(events.filter((e) => e.type === 'file-error')).toEqual([
       { type: 'file-error', path: file, during: 'archival', message: `open ${file}: permission denied` },
@@ -188,7 +179,7 @@ describe('run: replayed recordings', () => {
     ['network', V014, shared('backup-unreachable-tunnel-down.txt'), 1],
   ] as const)('fails with class %s on restic %o (%#)', async (cls, version, rec, exitCode) => {
     const replay = new ReplayingCommandRunner([{ argv: backupArgv(), reply: rec }]);
-    const { events, result } = await drain(engine(replay, version).run(request(), new AbortController().signal));
+    const { events, result } = await collectRun(engine(replay, version).run(request(), new AbortController().signal));
     replay.assertDone();
     expect(events).toEqual([]);
     expect(result).toMatchObject({ outcome: 'failed', failure: { class: cls, exitCode } });
@@ -205,7 +196,7 @@ describe('run: replayed recordings', () => {
     for (const [repo, options] of cases) {
       const rec: Recording = fixture('0.14.0', 'backup-success.txt');
       const replay = new ReplayingCommandRunner([{ argv: backupArgv({ repo, options }), reply: rec }]);
-      const { result } = await drain(engine(replay).run(request({ repository: repo }), new AbortController().signal));
+      const { result } = await collectRun(engine(replay).run(request({ repository: repo }), new AbortController().signal));
       replay.assertDone();
       expect(result.outcome, repo).toBe('success');
     }
@@ -214,22 +205,22 @@ describe('run: replayed recordings', () => {
   it('passes --retry-lock only to restic 0.16+', async () => {
     const rec = fixture('0.18.0', 'backup-success.txt');
     const new018 = new ReplayingCommandRunner([{ argv: backupArgv({ options: ['-o', 'rest.connections=4', '--retry-lock', '60s'] }), reply: rec }]);
-    await drain(engine(new018, V018, { retryLockMs: 60_000 }).run(request(), new AbortController().signal));
+    await collectRun(engine(new018, V018, { retryLockMs: 60_000 }).run(request(), new AbortController().signal));
     new018.assertDone();
     const old014 = new ReplayingCommandRunner([{ argv: backupArgv(), reply: fixture('0.14.0', 'backup-success.txt') }]);
-    await drain(engine(old014, V014, { retryLockMs: 60_000 }).run(request(), new AbortController().signal));
+    await collectRun(engine(old014, V014, { retryLockMs: 60_000 }).run(request(), new AbortController().signal));
     old014.assertDone();
   });
 
   it('reports a dedup re-run: nothing new, everything unmodified (restic-0.18.0/backup-dedup-rerun.txt)', async () => {
     const replay = new ReplayingCommandRunner([{ argv: backupArgv(), reply: fixture('0.18.0', 'backup-dedup-rerun.txt') }]);
-    const { result } = await drain(engine(replay, V018).run(request(), new AbortController().signal));
+    const { result } = await collectRun(engine(replay, V018).run(request(), new AbortController().signal));
     expect(result).toMatchObject({ outcome: 'success', summary: { filesNew: 0, filesUnmodified: 62, bytesAdded: 0 } });
   });
 
   it('fails as engine-missing when restic cannot be started', async () => {
     const replay = new ReplayingCommandRunner([{ argv: backupArgv(), reply: { spawnError: 'ENOENT' } }]);
-    const { result } = await drain(engine(replay).run(request(), new AbortController().signal));
+    const { result } = await collectRun(engine(replay).run(request(), new AbortController().signal));
     expect(result).toMatchObject({ outcome: 'failed', failure: { class: 'engine-missing', exitCode: null } });
     expect(await readdir(scratchDir)).toEqual([]);
   });
@@ -238,7 +229,7 @@ describe('run: replayed recordings', () => {
     const replay = new ReplayingCommandRunner([]);
     const controller = new AbortController();
     controller.abort();
-    const { result } = await drain(engine(replay).run(request(), controller.signal));
+    const { result } = await collectRun(engine(replay).run(request(), controller.signal));
     replay.assertDone();
     expect(result).toMatchObject({ outcome: 'cancelled', failure: { class: 'cancelled' } });
   });
@@ -309,7 +300,7 @@ describe('run: stopping restic', () => {
     const first = await gen.next();
     expect(first.value).toMatchObject({ type: 'progress' });
     controller.abort();
-    const { result } = await drain(gen);
+    const { result } = await collectRun(gen);
     expect(runner.specs[0]?.cancelSignal).toBe('SIGINT');
     expect(result).toMatchObject({ outcome: 'cancelled', failure: { class: 'cancelled', exitCode } });
     expect(await readdir(scratchDir)).toEqual([]);
@@ -321,7 +312,7 @@ describe('run: stopping restic', () => {
     expect(before).toHaveLength(3);
     const runner = new HoldingRunner({ stderr: before }, { stderr: after, exitCode: 1 });
     const logs: string[] = [];
-    const { events, result } = await drain(
+    const { events, result } = await collectRun(
       engine(runner, V018, { networkGiveUpMs: 20, log: (_level, message) => logs.push(message) }).run(request(), new AbortController().signal),
     );
     expect(events.map((e) => e.type)).toEqual(['retrying', 'retrying', 'retrying']);
@@ -338,7 +329,7 @@ describe('run: stopping restic', () => {
       { stdout: out, stderr: lines(rec.stderr).filter((l) => l.includes('retrying after')).slice(0, 2) },
       { stderr: lines(rec.stderr), exitCode: null, signal: 'SIGKILL' },
     );
-    const { events, result } = await drain(engine(runner, V014, { networkGiveUpMs: 20 }).run(request(), new AbortController().signal));
+    const { events, result } = await collectRun(engine(runner, V014, { networkGiveUpMs: 20 }).run(request(), new AbortController().signal));
     expect(events.some((e) => e.type === 'retrying')).toBe(true);
     expect(result).toMatchObject({ outcome: 'failed', failure: { class: 'network', exitCode: null } });
   });
@@ -373,7 +364,7 @@ describe('run: stopping restic', () => {
         };
       },
     };
-    const { events, result } = await drain(engine(runner, V018, { networkGiveUpMs: 20 }).run(request(), new AbortController().signal));
+    const { events, result } = await collectRun(engine(runner, V018, { networkGiveUpMs: 20 }).run(request(), new AbortController().signal));
     expect(events[0]).toMatchObject({ type: 'retrying' });
     expect(result.outcome).toBe('success');
   });

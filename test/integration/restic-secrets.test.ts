@@ -9,10 +9,12 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackupEvent, BackupRequest, BackupResult } from '../../src/backup/engine.js';
+import type { BackupRequest } from '../../src/backup/engine.js';
 import { createResticEngine } from '../../src/backup/restic.js';
 import { createCommandRunner, type CommandRunner } from '../../src/os/command.js';
 import { labRestics, writeRandomFiles } from '../helpers/restic-lab.js';
+import { collectRun } from '../helpers/engine-run.js';
+import { secretForms } from '../helpers/secret-forms.js';
 
 /** Everything that crossed the runner seam, as text. */
 function recordingRunner(inner: CommandRunner, captured: string[]): CommandRunner {
@@ -40,21 +42,6 @@ function recordingRunner(inner: CommandRunner, captured: string[]): CommandRunne
       }
     },
   };
-}
-
-/** The forms a leaked secret would take in logs. */
-function forms(secret: string): string[] {
-  const bytes = Buffer.from(secret, 'utf8');
-  return [secret, bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('hex'), bytes.toString('hex').toUpperCase()];
-}
-
-async function drain(gen: AsyncGenerator<BackupEvent, BackupResult, void>): Promise<{ events: BackupEvent[]; result: BackupResult }> {
-  const events: BackupEvent[] = [];
-  for (;;) {
-    const step = await gen.next();
-    if (step.done === true) return { events, result: step.value };
-    events.push(step.value);
-  }
 }
 
 let work: string;
@@ -94,8 +81,8 @@ for (const restic of labRestics()) {
       };
 
       const init = await engine.init(request);
-      const backup = await drain(engine.run(request, new AbortController().signal));
-      const wrong = await drain(engine.run({ ...request, password: wrongCanary }, new AbortController().signal));
+      const backup = await collectRun(engine.run(request, new AbortController().signal));
+      const wrong = await collectRun(engine.run({ ...request, password: wrongCanary }, new AbortController().signal));
       const snapshots = await engine.snapshots({ ...request, password: wrongCanary });
 
       expect(init).toMatchObject({ ok: true });
@@ -105,7 +92,7 @@ for (const restic of labRestics()) {
 
       const everything = [...captured, ...logs, JSON.stringify([init, backup, wrong, snapshots])].join('\n');
       expect(captured.length).toBeGreaterThan(8);
-      for (const form of [...forms(canary), ...forms(wrongCanary)]) expect(everything).not.toContain(form);
+      for (const form of [...secretForms(canary), ...secretForms(wrongCanary)]) expect(everything).not.toContain(form);
       expect(await readdir(scratchDir)).toEqual([]);
     });
   });

@@ -9,7 +9,7 @@ import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackupEvent, BackupRequest, BackupResult } from '../../src/backup/engine.js';
+import type { BackupEvent, BackupRequest } from '../../src/backup/engine.js';
 import type { ResticVersion } from '../../src/backup/restic-binary.js';
 import { createResticEngine, type ResticEngine, type ResticEngineOptions } from '../../src/backup/restic.js';
 import { createCommandRunner } from '../../src/os/command.js';
@@ -23,6 +23,7 @@ import {
   writeRandomFiles,
   type RcloneServer,
 } from '../helpers/restic-lab.js';
+import { collectRun } from '../helpers/engine-run.js';
 
 const PASSWORD = 'integration-password-1';
 const runner = createCommandRunner();
@@ -32,15 +33,6 @@ const EXIT = {
   '0.14.0': { noRepository: 1, locked: 1, wrongPassword: 1, sigint: 130, network: 1 },
   '0.18.0': { noRepository: 10, locked: 11, wrongPassword: 12, sigint: 1, network: 1 },
 } as const;
-
-async function drain(gen: AsyncGenerator<BackupEvent, BackupResult, void>): Promise<{ events: BackupEvent[]; result: BackupResult }> {
-  const events: BackupEvent[] = [];
-  for (;;) {
-    const step = await gen.next();
-    if (step.done === true) return { events, result: step.value };
-    events.push(step.value);
-  }
-}
 
 let work: string;
 const hasRclone = haveProgram('rclone');
@@ -114,7 +106,7 @@ for (const restic of labRestics()) {
           await initRepo(engine, repository);
           // 1 MiB/s makes the run last a few seconds, long enough for progress lines (2 per second).
           const req = await request(repository, { uploadLimitKiBps: 1024 });
-          const { events, result } = await drain(engine.run(req, new AbortController().signal));
+          const { events, result } = await collectRun(engine.run(req, new AbortController().signal));
 
           const progress = events.filter((e) => e.type === 'progress');
           expect(progress.length).toBeGreaterThan(0);
@@ -146,9 +138,9 @@ for (const restic of labRestics()) {
           const engine = makeEngine();
           const { repository } = freshRepo('dedup');
           await initRepo(engine, repository);
-          const first = await drain(engine.run(await request(repository), new AbortController().signal));
+          const first = await collectRun(engine.run(await request(repository), new AbortController().signal));
           expect(first.result.outcome).toBe('success');
-          const { result } = await drain(engine.run(await request(repository), new AbortController().signal));
+          const { result } = await collectRun(engine.run(await request(repository), new AbortController().signal));
           expect(result.outcome).toBe('success');
           if (result.outcome !== 'success') return;
           expect(result.summary).toMatchObject({ filesNew: 0, filesChanged: 0, filesUnmodified: dataFiles.length });
@@ -159,7 +151,7 @@ for (const restic of labRestics()) {
           const engine = makeEngine();
           const { repository } = freshRepo('wrongpw');
           await initRepo(engine, repository);
-          const { result } = await drain(engine.run(await request(repository, { password: 'not-the-password' }), new AbortController().signal));
+          const { result } = await collectRun(engine.run(await request(repository, { password: 'not-the-password' }), new AbortController().signal));
           expect(result).toMatchObject({ outcome: 'failed', failure: { class: 'wrong-password', exitCode: exit.wrongPassword } });
           if (result.outcome === 'failed') expect(result.failure.stderrTail).toMatch(/wrong password or no key found/);
         });
@@ -167,7 +159,7 @@ for (const restic of labRestics()) {
         it(`fails as no-repository (exit ${exit.noRepository})`, async () => {
           const engine = makeEngine();
           const { repository } = freshRepo('missing');
-          const { result } = await drain(engine.run(await request(repository), new AbortController().signal));
+          const { result } = await collectRun(engine.run(await request(repository), new AbortController().signal));
           expect(result).toMatchObject({ outcome: 'failed', failure: { class: 'no-repository', exitCode: exit.noRepository } });
           if (result.outcome === 'failed') {
             expect(result.failure.message).toContain('There is no restic repository at');
@@ -179,12 +171,12 @@ for (const restic of labRestics()) {
           const engine = makeEngine();
           const { repository, dir } = freshRepo('locked');
           await initRepo(engine, repository);
-          expect((await drain(engine.run(await request(repository), new AbortController().signal))).result.outcome).toBe('success');
+          expect((await collectRun(engine.run(await request(repository), new AbortController().signal))).result.outcome).toBe('success');
           const passwordFile = path.join(base, `pw-${randomBytes(4).toString('hex')}`);
           await writeFile(passwordFile, PASSWORD, { mode: 0o600 });
           const holder = await holdExclusiveLock(restic.path, dir, passwordFile);
           try {
-            const { result } = await drain(engine.run(await request(repository), new AbortController().signal));
+            const { result } = await collectRun(engine.run(await request(repository), new AbortController().signal));
             expect(result).toMatchObject({ outcome: 'failed', failure: { class: 'locked', exitCode: exit.locked } });
             if (result.outcome === 'failed') {
               expect(result.failure.message).toContain(`PID ${holder.pid}`);
@@ -206,7 +198,7 @@ for (const restic of labRestics()) {
           const engine = createResticEngine({ runner, binary: { path: wrapper, version } });
           const { repository } = freshRepo('partial');
           await initRepo(engine, repository);
-          const { events, result } = await drain(engine.run(await request(repository, { sources: [partial] }), new AbortController().signal));
+          const { events, result } = await collectRun(engine.run(await request(repository, { sources: [partial] }), new AbortController().signal));
           expect(events).toContainEqual({ type: 'file-error', path: secret, during: 'archival', message: `open ${secret}: permission denied` });
           expect(result.outcome).toBe('warning');
           if (result.outcome !== 'warning') return;
@@ -248,7 +240,7 @@ for (const restic of labRestics()) {
               await gone.stop();
             }
             const engine = makeEngine({ networkGiveUpMs: 3_000 });
-            const { events, result } = await drain(engine.run(await request(repository), new AbortController().signal));
+            const { events, result } = await collectRun(engine.run(await request(repository), new AbortController().signal));
             expect(result).toMatchObject({ outcome: 'failed', failure: { class: 'network', exitCode: exit.network } });
             if (result.outcome !== 'failed') return;
             expect(result.failure.stderrTail).toMatch(/connection refused/);

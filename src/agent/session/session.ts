@@ -1,4 +1,4 @@
-import type { BackupEngine, BackupEvent, BackupRequest, BackupResult, BackupSummary } from '../../backup/engine.js';
+import { drainRun, type BackupEngine, type BackupEvent, type BackupRequest, type BackupResult, type BackupSummary } from '../../backup/engine.js';
 import type { TunnelDriver, TunnelProfile } from '../../connect/driver.js';
 import { backupFailure, toSessionFailure, type SessionFailure } from './failures.js';
 import type { SessionRecord, SessionTrigger } from './history.js';
@@ -111,7 +111,7 @@ export async function runSession(
     scratchEffect = { effect: 'scratch-dir', path: ports.scratchDirFor(sessionId) };
     await recordEffect(scratchEffect);
     await ports.makePrivateDir(scratchEffect.path);
-    const result = await drain(
+    const result = await drainRun(
       engine.run({ ...plan.backup, password, scratchDir: scratchEffect.path }, signal),
       (event) => { onEvent({ type: 'backup', sessionId, event }); },
     );
@@ -156,15 +156,6 @@ export async function runSession(
   await journal.discard();
   onEvent({ type: 'end', record });
   return record;
-}
-
-/** Feeds engine events to the caller and returns the engine's result. */
-async function drain(run: AsyncGenerator<BackupEvent, BackupResult, void>, onEvent: (event: BackupEvent) => void): Promise<BackupResult> {
-  for (;;) {
-    const next = await run.next();
-    if (next.done === true) return next.value;
-    onEvent(next.value);
-  }
 }
 
 function outcomeOf(job: string, result: BackupResult): Outcome {
