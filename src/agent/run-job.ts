@@ -6,8 +6,7 @@ import type { BackupEngine } from '../backup/engine.js';
 import { repositoryEndpoint } from '../backup/repository.js';
 import { locateRestic, ResticBinaryError } from '../backup/restic-binary.js';
 import { createResticEngine, type ResticEngine } from '../backup/restic.js';
-import { createDirectDriver } from '../connect/direct.js';
-import type { TunnelProfile } from '../connect/driver.js';
+import { planTunnel } from './tunnel-plan.js';
 import type { Config, JobConfig } from '../config/schema.js';
 import type { CommandRunner } from '../os/command.js';
 import type { Logger } from '../os/log.js';
@@ -125,21 +124,13 @@ export function newSessionId(now: Date = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-const noTunnel: TunnelProfile = { name: 'direct', type: 'l2tp', gateways: [], routes: [], fullTunnel: false };
-
-/** The plan for one run of `jobName`. @throws JobError when the job can't be run at all. */
-export function planSession(ctx: RunContext, jobName: string, trigger: SessionTrigger): SessionPlan {
+/** The plan for one run of `jobName`. @throws a user-facing error when the job can't be run at all. */
+export async function planSession(ctx: RunContext, jobName: string, trigger: SessionTrigger): Promise<SessionPlan> {
   const job = findJob(ctx.config, jobName);
   if (job.engine !== 'restic') {
     throw new JobError('config.engine-unavailable', `jobs.${jobName}.engine is ${job.engine}, which this version can't run yet`, 'Use engine: restic.');
   }
-  if (job.profile !== 'direct') {
-    throw new JobError(
-      'tunnel.driver-unavailable',
-      `jobs.${jobName}.profile is "${job.profile}", but this version has no VPN driver yet`,
-      'Use profile: direct for a repository reachable without a VPN.',
-    );
-  }
+  const tunnel = await planTunnel({ config: ctx.config, runner: ctx.runner, redactor: ctx.redactor, stateDir: ctx.paths.stateDir }, jobName, job.profile);
   return {
     job: jobName,
     trigger,
@@ -151,8 +142,8 @@ export function planSession(ctx: RunContext, jobName: string, trigger: SessionTr
       streams: job.streams,
       ...(job.uploadLimitKiBps === undefined ? {} : { uploadLimitKiBps: job.uploadLimitKiBps }),
     },
-    driver: createDirectDriver(),
-    profile: noTunnel,
+    driver: tunnel.driver,
+    profile: tunnel.profile,
   };
 }
 
@@ -184,7 +175,7 @@ export async function runJob(
   signal: AbortSignal,
   onEvent: (event: SessionEvent) => void = () => undefined,
 ): Promise<SessionRecord> {
-  const plan = planSession(ctx, jobName, trigger);
+  const plan = await planSession(ctx, jobName, trigger);
   const ports = sessionPorts(ctx, jobName);
   let log = ctx.logger.child({ job: jobName });
   return runSession(plan, ports, signal, (event) => {

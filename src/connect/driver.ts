@@ -49,13 +49,51 @@ export class TunnelError extends Error {
   }
 }
 
+/**
+ * Something a driver leaves on the machine until teardown: a route, a private config dir, a
+ * NetworkManager connection it created. Recorded in the session journal so a crashed session's
+ * leftovers can be removed by `cleanUp` on the next start.
+ */
+export interface DriverResource {
+  /** e.g. 'route', 'config-dir', 'nm-connection', 'xfrm-policy'. */
+  readonly kind: string;
+  /** What identifies it for removal: a CIDR + device, a path, a connection UUID. */
+  readonly id: string;
+}
+
+/**
+ * The session's journal, as a driver sees it: `acquire` BEFORE creating a resource (so a crash in
+ * between still leaves a record), `release` after removing it.
+ */
+export interface ResourceJournal {
+  acquire(resource: DriverResource): Promise<void>;
+  release(resource: DriverResource): Promise<void>;
+}
+
+/** A journal that records nothing, for callers outside a session (doctor, tests). */
+export const noResourceJournal: ResourceJournal = {
+  acquire: () => Promise.resolve(),
+  release: () => Promise.resolve(),
+};
+
 export interface TunnelDriver {
   readonly name: DriverName;
   /** Creates or updates the native VPN entry; idempotent. */
-  ensureProfile(profile: TunnelProfile, signal: AbortSignal): Promise<ProfileChange>;
+  ensureProfile(profile: TunnelProfile, signal: AbortSignal, journal: ResourceJournal): Promise<ProfileChange>;
   /** Brings the tunnel up, or notices that it already is. Throws TunnelError. */
-  connect(profile: TunnelProfile, signal: AbortSignal): Promise<ConnectOutcome>;
+  connect(profile: TunnelProfile, signal: AbortSignal, journal: ResourceJournal): Promise<ConnectOutcome>;
   status(profile: TunnelProfile, signal: AbortSignal): Promise<TunnelStatus>;
-  /** Takes the tunnel down. Only called when connect() reported broughtUp. */
-  disconnect(profile: TunnelProfile, signal: AbortSignal): Promise<void>;
+  /**
+   * The verifying step's tunnel checks (interface up, MTU confirmed, split routes present, the
+   * repository host routed through the tunnel). Throws TunnelError naming the failed check.
+   * Optional: the direct driver has nothing to verify.
+   */
+  verify?(profile: TunnelProfile, repositoryHost: string | undefined, signal: AbortSignal, journal: ResourceJournal): Promise<void>;
+  /** Takes the tunnel down and removes every resource it acquired. Only called when connect() reported broughtUp. */
+  disconnect(profile: TunnelProfile, signal: AbortSignal, journal: ResourceJournal): Promise<void>;
+  /**
+   * Removes what a crashed session left: the resources its journal recorded as acquired and never
+   * released, and the tunnel itself if `tunnelUp`. Idempotent; a resource already gone is fine.
+   */
+  cleanUp?(leftovers: { readonly profile: string; readonly tunnelUp: boolean; readonly resources: readonly DriverResource[] }, signal: AbortSignal): Promise<void>;
 }

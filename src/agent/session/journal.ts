@@ -12,7 +12,9 @@ import type { SessionState } from './states.js';
 /** Side effects a session leaves on the machine until teardown. */
 export type SessionEffect =
   | { readonly effect: 'tunnel-up'; readonly driver: string; readonly profile: string }
-  | { readonly effect: 'scratch-dir'; readonly path: string };
+  | { readonly effect: 'scratch-dir'; readonly path: string }
+  /** A route, config dir, NM connection … that a driver created (see ResourceJournal). */
+  | { readonly effect: 'driver-resource'; readonly driver: string; readonly profile: string; readonly resourceKind: string; readonly id: string };
 
 export type JournalEntry =
   | { readonly kind: 'start'; readonly sessionId: string; readonly job: string; readonly trigger: string; readonly at: string }
@@ -94,7 +96,14 @@ export function parseJournal(text: string): JournalEntry[] {
 }
 
 function effectKey(effect: SessionEffect): string {
-  return effect.effect === 'tunnel-up' ? `tunnel:${effect.driver}:${effect.profile}` : `dir:${effect.path}`;
+  switch (effect.effect) {
+    case 'tunnel-up':
+      return `tunnel:${effect.driver}:${effect.profile}`;
+    case 'scratch-dir':
+      return `dir:${effect.path}`;
+    case 'driver-resource':
+      return `res:${effect.driver}:${effect.profile}:${effect.resourceKind}:${effect.id}`;
+  }
 }
 
 function pendingEffects(entries: readonly JournalEntry[]): SessionEffect[] {
@@ -107,7 +116,12 @@ function pendingEffects(entries: readonly JournalEntry[]): SessionEffect[] {
 }
 
 function stripEntry(entry: JournalEntry & { kind: 'effect' }): SessionEffect {
-  return entry.effect === 'tunnel-up'
-    ? { effect: 'tunnel-up', driver: entry.driver, profile: entry.profile }
-    : { effect: 'scratch-dir', path: entry.path };
+  switch (entry.effect) {
+    case 'tunnel-up':
+      return { effect: 'tunnel-up', driver: entry.driver, profile: entry.profile };
+    case 'scratch-dir':
+      return { effect: 'scratch-dir', path: entry.path };
+    case 'driver-resource':
+      return { effect: 'driver-resource', driver: entry.driver, profile: entry.profile, resourceKind: entry.resourceKind, id: entry.id };
+  }
 }

@@ -1,5 +1,6 @@
 import { drainRun, type BackupEngine, type BackupEvent, type BackupRequest, type BackupResult, type BackupSummary } from '../../backup/engine.js';
-import type { TunnelDriver, TunnelProfile } from '../../connect/driver.js';
+import type { ResourceJournal, TunnelDriver, TunnelProfile } from '../../connect/driver.js';
+import { repositoryEndpoint } from '../../backup/repository.js';
 import { backupFailure, toSessionFailure, type SessionFailure } from './failures.js';
 import type { SessionRecord, SessionTrigger } from './history.js';
 import type { Journal, SessionEffect } from './journal.js';
@@ -78,6 +79,11 @@ export async function runSession(
   const recordEffect = (effect: SessionEffect) => journal.append({ kind: 'effect', at: ports.now().toISOString(), ...effect });
   const recordUndone = (effect: SessionEffect) => journal.append({ kind: 'undone', at: ports.now().toISOString(), ...effect });
 
+  // Drivers journal each resource before creating it and mark it released after removing it.
+  const resources: ResourceJournal = {
+    acquire: (r) => recordEffect({ effect: 'driver-resource', driver: plan.driver.name, profile: plan.profile.name, resourceKind: r.kind, id: r.id }),
+    release: (r) => recordUndone({ effect: 'driver-resource', driver: plan.driver.name, profile: plan.profile.name, resourceKind: r.kind, id: r.id }),
+  };
   let tunnelEffect: SessionEffect | undefined;
   let scratchEffect: (SessionEffect & { effect: 'scratch-dir' }) | undefined;
   let outcome: Outcome;
@@ -88,11 +94,15 @@ export async function runSession(
     signal.throwIfAborted();
 
     await enter('connecting');
-    await plan.driver.ensureProfile(plan.profile, signal);
-    const connected = await plan.driver.connect(plan.profile, signal);
-    if (connected.broughtUp) {
-      tunnelEffect = { effect: 'tunnel-up', driver: plan.driver.name, profile: plan.profile.name };
-      await recordEffect(tunnelEffect);
+    await plan.driver.ensureProfile(plan.profile, signal, resources);
+    // Journaled before connecting: a crash while the tunnel comes up must still tear it down. If
+    // the tunnel turns out to be the user's own, the entry is marked undone at once.
+    tunnelEffect = { effect: 'tunnel-up', driver: plan.driver.name, profile: plan.profile.name };
+    if (plan.driver.name !== 'direct') await recordEffect(tunnelEffect);
+    const connected = await plan.driver.connect(plan.profile, signal, resources);
+    if (!connected.broughtUp) {
+      if (plan.driver.name !== 'direct') await recordUndone(tunnelEffect);
+      tunnelEffect = undefined;
     }
     signal.throwIfAborted();
 
@@ -104,6 +114,8 @@ export async function runSession(
         hint: 'The VPN dropped as soon as it came up. Check the gateway and the credentials of the profile.',
       });
     }
+    const endpoint = repositoryEndpoint(plan.backup.repository);
+    await plan.driver.verify?.(plan.profile, endpoint.kind === 'tcp' ? endpoint.host : undefined, signal, resources);
     await ports.checkReachable(plan.backup.repository, signal);
     signal.throwIfAborted();
 
@@ -136,8 +148,8 @@ export async function runSession(
   }
   if (tunnelEffect !== undefined) {
     try {
-      await plan.driver.disconnect(plan.profile, AbortSignal.timeout(ports.teardownTimeoutMs ?? 60_000));
-      await recordUndone(tunnelEffect);
+      await plan.driver.disconnect(plan.profile, AbortSignal.timeout(ports.teardownTimeoutMs ?? 60_000), resources);
+      if (plan.driver.name !== 'direct') await recordUndone(tunnelEffect);
     } catch (error) {
       const failure = toSessionFailure(error);
       notes.push({ code: 'teardown.tunnel', message: `the ${plan.profile.name} tunnel could not be disconnected: ${failure.message}`, hint: failure.hint });

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { BackupEngine, BackupEvent, BackupRequest, BackupResult, BackupSummary } from '../../../src/backup/engine.js';
-import type { ConnectOutcome, TunnelDriver, TunnelProfile, TunnelStatus } from '../../../src/connect/driver.js';
+import type { ConnectOutcome, ResourceJournal, TunnelDriver, TunnelProfile, TunnelStatus } from '../../../src/connect/driver.js';
 import { TunnelError } from '../../../src/connect/driver.js';
 import { readHistory, appendHistory, type SessionRecord } from '../../../src/agent/session/history.js';
-import { openJournal, parseJournal } from '../../../src/agent/session/journal.js';
+import { openJournal, parseJournal, readUnfinishedSessions } from '../../../src/agent/session/journal.js';
 import { runSession, type SessionEvent, type SessionPlan, type SessionPorts } from '../../../src/agent/session/session.js';
 import { SessionCancel } from '../../../src/agent/session/states.js';
 import { mkdir, rm } from 'node:fs/promises';
@@ -35,7 +35,7 @@ class FakeDriver implements TunnelDriver {
     this.calls.push('ensureProfile');
     return Promise.resolve('unchanged' as const);
   }
-  async connect(): Promise<ConnectOutcome> {
+  async connect(_profile: TunnelProfile, _signal: AbortSignal, _journal: ResourceJournal): Promise<ConnectOutcome> {
     this.calls.push('connect');
     await this.opts.onConnect?.();
     if (this.opts.connectError) throw this.opts.connectError;
@@ -45,7 +45,7 @@ class FakeDriver implements TunnelDriver {
     this.calls.push('status');
     return Promise.resolve(this.opts.statusAfter ?? { state: 'up' as const });
   }
-  disconnect() {
+  disconnect(_profile: TunnelProfile, _signal: AbortSignal, _journal: ResourceJournal): Promise<void> {
     this.calls.push('disconnect');
     return Promise.resolve();
   }
@@ -136,7 +136,7 @@ describe('runSession', () => {
     const { ports, plan } = setup({ driver });
     await runSession(plan, ports, new AbortController().signal);
     const entries = parseJournal(journalAtConnect);
-    expect(entries.map((e) => (e.kind === 'state' ? e.state : e.kind))).toEqual(['start', 'preflight', 'connecting']);
+    expect(entries.map((e) => (e.kind === 'state' ? e.state : e.kind))).toEqual(['start', 'preflight', 'connecting', 'effect']);
     expect(await readdir(join(stateDir, 'journal'))).toEqual([]);
   });
 
@@ -197,13 +197,13 @@ describe('runSession', () => {
     expect(record.failure?.code).toBe('backup.engine-missing');
   });
 
-  it('fails in connecting with the driver\'s code and hint, with nothing to disconnect', async () => {
+  it('fails in connecting with the driver\'s code and hint, and takes down whatever came half up', async () => {
     const driver = new FakeDriver({ connectError: new TunnelError('tunnel.auth-failed', 'the gateway refused the credentials', 'Check the password') });
     const { ports, plan } = setup({ driver });
     const record = await runSession(plan, ports, new AbortController().signal);
     expect(states(record)).toEqual(['preflight', 'connecting', 'tearing-down', 'failed']);
     expect(record.failure).toEqual({ code: 'tunnel.auth-failed', message: 'the gateway refused the credentials', hint: 'Check the password' });
-    expect(driver.calls).toEqual(['ensureProfile', 'connect']);
+    expect(driver.calls).toEqual(['ensureProfile', 'connect', 'disconnect']);
   });
 
   it('fails in verifying when the repository is unreachable, and still disconnects', async () => {
@@ -248,5 +248,76 @@ describe('runSession', () => {
     expect(record.cancelledBy).toBe('system');
     // connect() returned broughtUp before the abort was noticed: that tunnel is ours to take down.
     expect(driver.calls).toEqual(['ensureProfile', 'connect', 'disconnect']);
+  });
+
+  it('journals driver resources before they exist, and leaves a crash a complete list to clean up', async () => {
+    const route = { kind: 'route', id: '10.99.0.0/24 dev ppp0' };
+    let pendingDuringBackup: unknown;
+    const driver = new FakeDriver();
+    driver.connect = async (_profile, _signal, journal) => {
+      driver.calls.push('connect');
+      await journal.acquire(route);
+      return { broughtUp: true, status: { state: 'up', interfaceName: 'ppp0' } };
+    };
+    driver.disconnect = async (_profile, _signal, journal) => {
+      driver.calls.push('disconnect');
+      await journal.release(route);
+    };
+    const engine: BackupEngine = {
+      name: 'restic',
+      async *run() {
+        // What the agent would find if the process died right now.
+        pendingDuringBackup = (await readUnfinishedSessions(stateDir))[0]?.pendingEffects;
+        yield progress;
+        return { outcome: 'success', summary };
+      },
+    };
+    const { ports, plan } = setup({ driver, engine });
+    const record = await runSession(plan, ports, new AbortController().signal);
+    expect(record.result).toBe('success');
+    expect(pendingDuringBackup).toEqual([
+      { effect: 'tunnel-up', driver: 'linux-nm', profile: 'office' },
+      { effect: 'driver-resource', driver: 'linux-nm', profile: 'office', resourceKind: 'route', id: '10.99.0.0/24 dev ppp0' },
+      { effect: 'scratch-dir', path: join(stateDir, 'tmp', 'sess-1') },
+    ]);
+    expect(await readUnfinishedSessions(stateDir)).toEqual([]);
+  });
+
+  it('journals the tunnel before connecting, and drops it when the tunnel was the user\'s', async () => {
+    let pendingAtConnect: unknown;
+    const driver = new FakeDriver({
+      alreadyUp: true,
+      onConnect: async () => { pendingAtConnect = (await readUnfinishedSessions(stateDir))[0]?.pendingEffects; },
+    });
+    let pendingDuringBackup: unknown;
+    const engine: BackupEngine = {
+      name: 'restic',
+      async *run() {
+        pendingDuringBackup = (await readUnfinishedSessions(stateDir))[0]?.pendingEffects;
+        yield progress;
+        return { outcome: 'success', summary };
+      },
+    };
+    const { ports, plan } = setup({ driver, engine });
+    await runSession(plan, ports, new AbortController().signal);
+    expect(pendingAtConnect).toEqual([{ effect: 'tunnel-up', driver: 'linux-nm', profile: 'office' }]);
+    expect(pendingDuringBackup).toEqual([{ effect: 'scratch-dir', path: join(stateDir, 'tmp', 'sess-1') }]);
+  });
+
+  it('asks the driver to verify the tunnel with the repository host', async () => {
+    const driver = new FakeDriver();
+    const hosts: (string | undefined)[] = [];
+    Object.assign(driver, {
+      verify: (_p: TunnelProfile, host: string | undefined) => {
+        hosts.push(host);
+        return Promise.reject(new TunnelError('verify.route-missing', 'no route to 10.99.0.1 through ppp0', 'Check profiles.office.routes'));
+      },
+    });
+    const { ports, plan } = setup({ driver });
+    const record = await runSession(plan, ports, new AbortController().signal);
+    expect(hosts).toEqual(['10.99.0.1']);
+    expect(states(record)).toEqual(['preflight', 'connecting', 'verifying', 'tearing-down', 'failed']);
+    expect(record.failure?.code).toBe('verify.route-missing');
+    expect(driver.calls.at(-1)).toBe('disconnect');
   });
 });
