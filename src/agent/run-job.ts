@@ -11,6 +11,7 @@ import type { Config, JobConfig } from '../config/schema.js';
 import type { CommandRunner } from '../os/command.js';
 import type { Logger } from '../os/log.js';
 import { probeTcp, ProbeError } from '../os/net.js';
+import { processIdentity } from '../os/process.js';
 import type { BackhaulPaths } from '../os/paths.js';
 import type { SecretRedactor } from '../os/redact.js';
 import { resolveSecret } from '../os/secrets.js';
@@ -125,12 +126,11 @@ export function newSessionId(now: Date = new Date()): string {
 }
 
 /** The plan for one run of `jobName`. @throws a user-facing error when the job can't be run at all. */
-export async function planSession(ctx: RunContext, jobName: string, trigger: SessionTrigger): Promise<SessionPlan> {
+export function planSession(ctx: RunContext, jobName: string, trigger: SessionTrigger): SessionPlan {
   const job = findJob(ctx.config, jobName);
   if (job.engine !== 'restic') {
     throw new JobError('config.engine-unavailable', `jobs.${jobName}.engine is ${job.engine}, which this version can't run yet`, 'Use engine: restic.');
   }
-  const tunnel = await planTunnel({ config: ctx.config, runner: ctx.runner, redactor: ctx.redactor, stateDir: ctx.paths.stateDir }, jobName, job.profile);
   return {
     job: jobName,
     trigger,
@@ -142,22 +142,23 @@ export async function planSession(ctx: RunContext, jobName: string, trigger: Ses
       streams: job.streams,
       ...(job.uploadLimitKiBps === undefined ? {} : { uploadLimitKiBps: job.uploadLimitKiBps }),
     },
-    driver: tunnel.driver,
-    profile: tunnel.profile,
+    tunnel: () => planTunnel({ config: ctx.config, runner: ctx.runner, redactor: ctx.redactor, stateDir: ctx.paths.stateDir }, jobName, job.profile),
   };
 }
 
 /** The real ports: state dir on disk, secrets from their references, restic from PATH or bundle. */
-export function sessionPorts(ctx: RunContext, jobName: string, engine?: () => Promise<BackupEngine>): SessionPorts {
+export function sessionPorts(ctx: RunContext, jobName: string, options: { engine?: () => Promise<BackupEngine>; sessionId?: string } = {}): SessionPorts {
   const job = findJob(ctx.config, jobName);
+  const { engine, sessionId } = options;
   return {
     now: () => new Date(),
-    newSessionId: () => newSessionId(),
+    newSessionId: () => sessionId ?? newSessionId(),
     openJournal: (id) => openJournal(ctx.paths.stateDir, id),
     resolvePassword: () => jobPassword(ctx, jobName, job),
     prepareEngine: engine ?? (() => prepareResticEngine(ctx)),
     checkReachable: checkRepositoryReachable,
     scratchDirFor: (id) => join(ctx.paths.stateDir, 'tmp', id),
+    processIdentity,
     makePrivateDir: async (path) => {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       await mkdir(path, { mode: 0o700 });
@@ -174,9 +175,10 @@ export async function runJob(
   trigger: SessionTrigger,
   signal: AbortSignal,
   onEvent: (event: SessionEvent) => void = () => undefined,
+  sessionId?: string,
 ): Promise<SessionRecord> {
-  const plan = await planSession(ctx, jobName, trigger);
-  const ports = sessionPorts(ctx, jobName);
+  const plan = planSession(ctx, jobName, trigger);
+  const ports = sessionPorts(ctx, jobName, sessionId === undefined ? {} : { sessionId });
   let log = ctx.logger.child({ job: jobName });
   return runSession(plan, ports, signal, (event) => {
     if (event.type === 'state') {

@@ -87,6 +87,8 @@ export interface BackupRequest {
   readonly uploadLimitKiBps?: number;
   /** Private scratch directory (0700) the engine may use for secret files; removed by the caller. */
   readonly scratchDir: string;
+  /** Told the pid of each process the engine starts, so a crashed agent's leftovers can be stopped. */
+  readonly onProcessStarted?: (pid: number) => void;
 }
 
 export interface BackupEngine {

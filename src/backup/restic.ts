@@ -356,6 +356,7 @@ export function createResticEngine(options: ResticEngineOptions): ResticEngine {
         okExitCodes: 'any',
         onStdoutLine,
         onStderrLine,
+        ...(request.onProcessStarted === undefined ? {} : { onSpawn: request.onProcessStarted }),
       };
       running = runner.run(spec);
       running.then(

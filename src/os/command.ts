@@ -52,6 +52,11 @@ export interface CommandSpec {
   readonly splitOnCarriageReturn?: boolean;
   /** Run in a pseudo-terminal (stdout and stderr merged into stdout), answering prompts. */
   readonly pty?: { readonly answers?: readonly PtyAnswer[]; readonly cols?: number; readonly rows?: number };
+  /**
+   * Called once the process exists, with its pid (also its process-group id on POSIX). The agent
+   * journals it so a crash of the agent can't leave a backup tool running unsupervised.
+   */
+  readonly onSpawn?: (pid: number) => void;
   /** Secrets known only to this call (besides the runner's registry): redacted from everything. */
   readonly secrets?: readonly string[];
 }
@@ -406,6 +411,7 @@ function launchSpawn(spec: CommandSpec, env: Record<string, string>, events: Pro
   child.on('error', (error) => {
     if (child.pid === undefined) events.spawnFailed(error);
   });
+  if (child.pid !== undefined) notifySpawn(spec, child.pid);
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => { events.stdout(chunk); });
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { events.stderr(chunk); });
   child.on('exit', (code, signal) => { events.exited(code, signal); });
@@ -418,6 +424,14 @@ function launchSpawn(spec: CommandSpec, env: Record<string, string>, events: Pro
       child.stderr?.destroy();
     },
   };
+}
+
+function notifySpawn(spec: CommandSpec, pid: number): void {
+  try {
+    spec.onSpawn?.(pid);
+  } catch {
+    // A journal hook that fails must not orphan the process we just started.
+  }
 }
 
 function writeStdin(child: ChildProcess, stdin: string | undefined): void {
@@ -466,6 +480,7 @@ function launchPty(pty: PtyModule, spec: CommandSpec, env: Record<string, string
     ...(spec.pty?.cols === undefined ? {} : { cols: spec.pty.cols }),
     ...(spec.pty?.rows === undefined ? {} : { rows: spec.pty.rows }),
   });
+  notifySpawn(spec, term.pid);
   const answerer = new PromptAnswerer(spec.pty?.answers ?? [], (text) => { term.write(text); });
   const data = term.onData((chunk) => {
     events.stdout(chunk);

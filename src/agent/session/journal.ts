@@ -13,6 +13,8 @@ import type { SessionState } from './states.js';
 export type SessionEffect =
   | { readonly effect: 'tunnel-up'; readonly driver: string; readonly profile: string }
   | { readonly effect: 'scratch-dir'; readonly path: string }
+  /** A backup tool's process (group): stopped by recovery if the agent died while it ran. */
+  | { readonly effect: 'process'; readonly pid: number; readonly identity?: string }
   /** A route, config dir, NM connection … that a driver created (see ResourceJournal). */
   | { readonly effect: 'driver-resource'; readonly driver: string; readonly profile: string; readonly resourceKind: string; readonly id: string };
 
@@ -103,6 +105,8 @@ function effectKey(effect: SessionEffect): string {
       return `dir:${effect.path}`;
     case 'driver-resource':
       return `res:${effect.driver}:${effect.profile}:${effect.resourceKind}:${effect.id}`;
+    case 'process':
+      return `pid:${effect.pid}`;
   }
 }
 
@@ -123,5 +127,7 @@ function stripEntry(entry: JournalEntry & { kind: 'effect' }): SessionEffect {
       return { effect: 'scratch-dir', path: entry.path };
     case 'driver-resource':
       return { effect: 'driver-resource', driver: entry.driver, profile: entry.profile, resourceKind: entry.resourceKind, id: entry.id };
+    case 'process':
+      return entry.identity === undefined ? { effect: 'process', pid: entry.pid } : { effect: 'process', pid: entry.pid, identity: entry.identity };
   }
 }

@@ -12,8 +12,8 @@ export interface SessionPlan {
   readonly trigger: SessionTrigger;
   /** The engine request, minus the secret and the scratch dir the session provides. */
   readonly backup: Omit<BackupRequest, 'password' | 'scratchDir'>;
-  readonly driver: TunnelDriver;
-  readonly profile: TunnelProfile;
+  /** Chooses the driver and resolves the profile's secrets: part of preflight, so it can fail there. */
+  tunnel(signal: AbortSignal): Promise<{ readonly driver: TunnelDriver; readonly profile: TunnelProfile }>;
 }
 
 /** Every side effect the session needs, injected so tests drive it with fakes and a fixed clock. */
@@ -27,6 +27,8 @@ export interface SessionPorts {
   /** Proves the repository can be reached (through the tunnel, if any). Throws a user-facing error. */
   checkReachable(repository: string, signal: AbortSignal): Promise<void>;
   scratchDirFor(sessionId: string): string;
+  /** Identifies a process beyond its pid (src/os/process.ts), for the journal. */
+  processIdentity?(pid: number): Promise<string | undefined>;
   /** Creates the scratch dir with mode 0700. */
   makePrivateDir(path: string): Promise<void>;
   removeDir(path: string): Promise<void>;
@@ -79,43 +81,53 @@ export async function runSession(
   const recordEffect = (effect: SessionEffect) => journal.append({ kind: 'effect', at: ports.now().toISOString(), ...effect });
   const recordUndone = (effect: SessionEffect) => journal.append({ kind: 'undone', at: ports.now().toISOString(), ...effect });
 
+  let tunnel: { readonly driver: TunnelDriver; readonly profile: TunnelProfile } | undefined;
   // Drivers journal each resource before creating it and mark it released after removing it.
+  const resourceEffect = (r: { kind: string; id: string }): SessionEffect => ({
+    effect: 'driver-resource',
+    driver: tunnel?.driver.name ?? 'unknown',
+    profile: tunnel?.profile.name ?? 'unknown',
+    resourceKind: r.kind,
+    id: r.id,
+  });
   const resources: ResourceJournal = {
-    acquire: (r) => recordEffect({ effect: 'driver-resource', driver: plan.driver.name, profile: plan.profile.name, resourceKind: r.kind, id: r.id }),
-    release: (r) => recordUndone({ effect: 'driver-resource', driver: plan.driver.name, profile: plan.profile.name, resourceKind: r.kind, id: r.id }),
+    acquire: (r) => recordEffect(resourceEffect(r)),
+    release: (r) => recordUndone(resourceEffect(r)),
   };
   let tunnelEffect: SessionEffect | undefined;
   let scratchEffect: (SessionEffect & { effect: 'scratch-dir' }) | undefined;
   let outcome: Outcome;
   try {
     await enter('preflight');
+    tunnel = await plan.tunnel(signal);
+    const { driver, profile } = tunnel;
     const password = await ports.resolvePassword(signal);
     const engine = await ports.prepareEngine(signal);
     signal.throwIfAborted();
 
     await enter('connecting');
-    await plan.driver.ensureProfile(plan.profile, signal, resources);
+    await driver.ensureProfile(profile, signal, resources);
     // Journaled before connecting: a crash while the tunnel comes up must still tear it down. If
     // the tunnel turns out to be the user's own, the entry is marked undone at once.
-    tunnelEffect = { effect: 'tunnel-up', driver: plan.driver.name, profile: plan.profile.name };
-    if (plan.driver.name !== 'direct') await recordEffect(tunnelEffect);
-    const connected = await plan.driver.connect(plan.profile, signal, resources);
+    tunnelEffect = { effect: 'tunnel-up', driver: driver.name, profile: profile.name };
+    if (driver.name !== 'direct') await recordEffect(tunnelEffect);
+    const connected = await driver.connect(profile, signal, resources);
     if (!connected.broughtUp) {
-      if (plan.driver.name !== 'direct') await recordUndone(tunnelEffect);
+      if (driver.name !== 'direct') await recordUndone(tunnelEffect);
       tunnelEffect = undefined;
     }
     signal.throwIfAborted();
 
     await enter('verifying');
-    const status = await plan.driver.status(plan.profile, signal);
+    const status = await driver.status(profile, signal);
     if (status.state !== 'up') {
-      throw Object.assign(new Error(`the ${plan.profile.name} tunnel is ${status.state} right after connecting`), {
+      throw Object.assign(new Error(`the ${profile.name} tunnel is ${status.state} right after connecting`), {
         code: 'verify.tunnel-down',
         hint: 'The VPN dropped as soon as it came up. Check the gateway and the credentials of the profile.',
       });
     }
     const endpoint = repositoryEndpoint(plan.backup.repository);
-    await plan.driver.verify?.(plan.profile, endpoint.kind === 'tcp' ? endpoint.host : undefined, signal, resources);
+    await driver.verify?.(profile, endpoint.kind === 'tcp' ? endpoint.host : undefined, signal, resources);
     await ports.checkReachable(plan.backup.repository, signal);
     signal.throwIfAborted();
 
@@ -123,11 +135,28 @@ export async function runSession(
     scratchEffect = { effect: 'scratch-dir', path: ports.scratchDirFor(sessionId) };
     await recordEffect(scratchEffect);
     await ports.makePrivateDir(scratchEffect.path);
-    const result = await drainRun(
-      engine.run({ ...plan.backup, password, scratchDir: scratchEffect.path }, signal),
-      (event) => { onEvent({ type: 'backup', sessionId, event }); },
-    );
-    outcome = outcomeOf(plan.job, result);
+    // Each process the engine starts is journaled as soon as it exists, and marked done when the
+    // engine returns (it has exited by then): a crashed agent's recovery stops what was left.
+    const processes: SessionEffect[] = [];
+    let journaling: Promise<void> = Promise.resolve();
+    const onProcessStarted = (pid: number) => {
+      journaling = journaling.then(async () => {
+        const identity = await ports.processIdentity?.(pid);
+        const effect: SessionEffect = identity === undefined ? { effect: 'process', pid } : { effect: 'process', pid, identity };
+        processes.push(effect);
+        await recordEffect(effect);
+      });
+    };
+    try {
+      const result = await drainRun(
+        engine.run({ ...plan.backup, password, scratchDir: scratchEffect.path, onProcessStarted }, signal),
+        (event) => { onEvent({ type: 'backup', sessionId, event }); },
+      );
+      outcome = outcomeOf(plan.job, result);
+    } finally {
+      await journaling;
+      for (const effect of processes) await recordUndone(effect);
+    }
   } catch (error) {
     outcome = signal.aborted ? { kind: 'cancelled' } : { kind: 'failed', failure: toSessionFailure(error) };
   }
@@ -146,13 +175,14 @@ export async function runSession(
       notes.push({ code: 'teardown.scratch-dir', message: `could not remove ${scratchEffect.path}: ${String(error)}`, hint: 'Remove the folder by hand; it may hold a secret.' });
     }
   }
-  if (tunnelEffect !== undefined) {
+  if (tunnelEffect !== undefined && tunnel !== undefined) {
+    const { driver, profile } = tunnel;
     try {
-      await plan.driver.disconnect(plan.profile, AbortSignal.timeout(ports.teardownTimeoutMs ?? 60_000), resources);
-      if (plan.driver.name !== 'direct') await recordUndone(tunnelEffect);
+      await driver.disconnect(profile, AbortSignal.timeout(ports.teardownTimeoutMs ?? 60_000), resources);
+      if (driver.name !== 'direct') await recordUndone(tunnelEffect);
     } catch (error) {
       const failure = toSessionFailure(error);
-      notes.push({ code: 'teardown.tunnel', message: `the ${plan.profile.name} tunnel could not be disconnected: ${failure.message}`, hint: failure.hint });
+      notes.push({ code: 'teardown.tunnel', message: `the ${profile.name} tunnel could not be disconnected: ${failure.message}`, hint: failure.hint });
     }
   }
 

@@ -95,8 +95,7 @@ function setup(over: { driver?: FakeDriver; engine?: BackupEngine; password?: ()
     job: 'nightly',
     trigger: 'cli',
     backup: { jobName: 'nightly', repository: 'rest:http://10.99.0.1:8000/office', sources: ['/data'], excludes: [], streams: 4 },
-    driver,
-    profile,
+    tunnel: () => Promise.resolve({ driver, profile }),
   };
   return { driver, ports, plan };
 }
@@ -319,5 +318,31 @@ describe('runSession', () => {
     expect(states(record)).toEqual(['preflight', 'connecting', 'verifying', 'tearing-down', 'failed']);
     expect(record.failure?.code).toBe('verify.route-missing');
     expect(driver.calls.at(-1)).toBe('disconnect');
+  });
+
+  it('journals each process the engine starts, and marks it done when the engine returns', async () => {
+    let pendingDuringRun: unknown;
+    const engine: BackupEngine = {
+      name: 'restic',
+      async *run(request) {
+        request.onProcessStarted?.(4242);
+        yield progress;
+        pendingDuringRun = (await readUnfinishedSessions(stateDir))[0]?.pendingEffects;
+        return { outcome: 'success', summary };
+      },
+    };
+    const { ports, plan } = setup({ engine });
+    const withIdentity: SessionPorts = { ...ports, processIdentity: (pid) => Promise.resolve(`start-of-${pid}`) };
+    const record = await runSession(plan, withIdentity, new AbortController().signal);
+    expect(record.result).toBe('success');
+    expect(pendingDuringRun).toContainEqual({ effect: 'process', pid: 4242, identity: 'start-of-4242' });
+  });
+
+  it('fails in preflight when the tunnel cannot be planned', async () => {
+    const { ports, plan } = setup();
+    const failing: SessionPlan = { ...plan, tunnel: () => Promise.reject(new TunnelError('tunnel.no-client', 'no L2TP/IPsec client found', 'Install network-manager-l2tp')) };
+    const record = await runSession(failing, ports, new AbortController().signal);
+    expect(states(record)).toEqual(['preflight', 'tearing-down', 'failed']);
+    expect(record.failure).toEqual({ code: 'tunnel.no-client', message: 'no L2TP/IPsec client found', hint: 'Install network-manager-l2tp' });
   });
 });
