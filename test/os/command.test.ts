@@ -378,9 +378,8 @@ describe('createCommandRunner: pty mode', () => {
 
 describe('onSpawn', () => {
   it('reports the pid of the process it started, which leads its own process group', async () => {
-    const { createCommandRunner: make } = await import('../../src/os/command.js');
     const pids: number[] = [];
-    const result = await make().run({ argv: ['sh', '-c', 'echo $$; ps -o pgid= -p $$'], onSpawn: (pid) => pids.push(pid) });
+    const result = await createCommandRunner().run({ argv: ['sh', '-c', 'echo $$; ps -o pgid= -p $$'], onSpawn: (pid) => pids.push(pid) });
     const [shellPid, groupId] = result.stdout.trim().split('\n').map((l) => Number(l.trim()));
     expect(pids).toEqual([shellPid]);
     expect(groupId).toBe(shellPid);
