@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import winston from 'winston';
+import DailyRotateFile from 'winston-daily-rotate-file';
 import { defaultRedactor, type SecretRedactor } from './redact.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -26,21 +27,44 @@ function redactLine(redactor: SecretRedactor): winston.Logform.Format {
   })();
 }
 
-/** JSON lines in `<logDir>/backhaul.log`, rotated by size (5 × 10 MiB), mode 0600. */
-export function createFileLogger(options: { logDir: string; level?: LogLevel; redactor?: SecretRedactor }): Logger & { close(): Promise<void> } {
+/** The log file of a given day: `<logDir>/backhaul-YYYY-MM-DD.log`. */
+export function logFileFor(logDir: string, day: Date = new Date()): string {
+  return join(logDir, `backhaul-${day.toISOString().slice(0, 10)}.log`);
+}
+
+/**
+ * JSON lines in `<logDir>/backhaul-YYYY-MM-DD.log` (UTC days), rotated daily and at 20 MiB, kept
+ * 14 days, mode 0600. Every line passes the redactor last, whatever field a secret hid in.
+ */
+export function createFileLogger(options: {
+  logDir: string;
+  level?: LogLevel;
+  redactor?: SecretRedactor;
+  /** Also receives every line (already redacted), e.g. the agent's in-memory tail for the API. */
+  tap?: (line: string) => void;
+}): Logger & { close(): Promise<void> } {
   mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
   const redactor = options.redactor ?? defaultRedactor;
-  const transport = new winston.transports.File({
-    filename: join(options.logDir, 'backhaul.log'),
-    maxsize: 10 * 1024 * 1024,
-    maxFiles: 5,
-    tailable: true,
+  const transport = new DailyRotateFile({
+    dirname: options.logDir,
+    filename: 'backhaul-%DATE%.log',
+    datePattern: 'YYYY-MM-DD',
+    utc: true,
+    maxSize: '20m',
+    maxFiles: '14d',
+    auditFile: join(options.logDir, '.rotation.json'),
     options: { flags: 'a', mode: 0o600 },
   });
+  const tap = options.tap;
+  const tapFormat = winston.format((info) => {
+    const line = (info as unknown as Record<symbol, unknown>)[Symbol.for('message')];
+    if (tap !== undefined && typeof line === 'string') tap(line);
+    return info;
+  })();
   const logger = winston.createLogger({
     level: options.level ?? 'info',
-    format: winston.format.combine(winston.format.timestamp(), winston.format.json(), redactLine(redactor)),
-    // winston's File transport is declared apart from the TransportStream base its typings expect.
+    format: winston.format.combine(winston.format.timestamp(), winston.format.json(), redactLine(redactor), tapFormat),
+    // The rotating transport's typings are declared apart from winston's TransportStream base.
     // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
     transports: [transport],
   });

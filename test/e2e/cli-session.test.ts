@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { logFileFor } from '../../src/os/log.js';
 import { captureIo } from '../helpers/cli-io.js';
 import { resticBinariesForTests } from '../helpers/restic-versions.js';
 import { secretForms } from '../helpers/secret-forms.js';
@@ -84,7 +85,7 @@ describe.each(resticBinariesForTests())('backhaul run with restic $label', ({ pa
     expect(await readdir(join(home, 'state', 'journal'))).toEqual([]);
     expect(await readdir(join(home, 'state', 'tmp'))).toEqual([]);
 
-    const log = await readFile(join(home, 'logs', 'backhaul.log'), 'utf8');
+    const log = await readFile(logFileFor(join(home, 'logs')), 'utf8');
     expect(log).toContain('"message":"session backing-up"');
     expect(log).toContain(`"argv":["${restic}"`);
     // Everything printed, logged or left in the state dir; the password files and repository are

@@ -14,8 +14,9 @@ export interface SessionRecord {
   readonly trigger: SessionTrigger;
   readonly startedAt: string;
   readonly endedAt: string;
-  readonly states: readonly { readonly state: SessionState; readonly at: string }[];
-  readonly end: EndState;
+  readonly states: readonly { readonly state: SessionState | 'interrupted'; readonly at: string }[];
+  /** `interrupted`: the agent died mid-session; recovery cleaned up after it on the next start. */
+  readonly end: EndState | 'interrupted';
   /** Only for `done`. */
   readonly result?: 'success' | 'warning';
   /** Why it failed, or the warning behind a `warning` result. */
