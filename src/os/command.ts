@@ -59,6 +59,14 @@ export interface CommandSpec {
   readonly onSpawn?: (pid: number) => void;
   /** Secrets known only to this call (besides the runner's registry): redacted from everything. */
   readonly secrets?: readonly string[];
+  /**
+   * Texts the command reads from extra file descriptors, for tools that take a secret only as a
+   * file path (nmcli `passwd-file /dev/fd/3`): the first is readable as fd 3, the next as fd 4, ….
+   * Each is a real anonymous pipe holding the text, closed after it, so the secret never touches
+   * the disk, argv or the environment. Treated as secrets: redacted everywhere. POSIX spawn mode
+   * only; needs bash (its process substitution makes the pipes). Results and logs show `argv`.
+   */
+  readonly pipes?: readonly string[];
 }
 
 export interface CommandResult {
@@ -155,6 +163,9 @@ async function runCommand(
   if (spec.pty !== undefined && spec.stdin !== undefined) {
     throw new TypeError('CommandSpec.stdin is not supported in pty mode: answer prompts with pty.answers');
   }
+  if (spec.pipes !== undefined && spec.pipes.length > 0 && (spec.pty !== undefined || process.platform === 'win32')) {
+    throw new TypeError('CommandSpec.pipes needs POSIX spawn mode (no pty, not Windows)');
+  }
   const redactor = specRedactor(baseRedactor, spec);
   const argv = spec.argv.map((arg) => redactor.redact(arg));
   const started = performance.now();
@@ -204,7 +215,7 @@ export function commandEnv(extra: Readonly<Record<string, string>> = {}): Record
 /** The redactor for one call: the runner's secrets plus the spec's own secrets and pty answers. */
 export function specRedactor(base: SecretRedactor, spec: CommandSpec): SecretRedactor {
   const answers = spec.pty?.answers?.map((answer) => answer.answer) ?? [];
-  return base.derive([...(spec.secrets ?? []), ...answers]);
+  return base.derive([...(spec.secrets ?? []), ...answers, ...(spec.pipes ?? [])]);
 }
 
 /** The result for a command whose AbortSignal had fired before it could be started. */
@@ -400,12 +411,13 @@ function elapsed(started: number): number {
 
 /** A plain child process in its own process group (so cancellation reaches its children too). */
 function launchSpawn(spec: CommandSpec, env: Record<string, string>, events: ProcessEvents): ProcessHandle {
-  const [program = '', ...args] = spec.argv;
+  const pipes = spec.pipes ?? [];
+  const [program = '', ...args] = pipes.length === 0 ? spec.argv : pipeWrapper(spec.argv, pipes.length);
   const child = spawn(program, args, {
     ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
     env,
     detached: process.platform !== 'win32',
-    stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...pipes.map(() => 'pipe' as const)],
     windowsHide: true,
   });
   child.on('error', (error) => {
@@ -417,6 +429,7 @@ function launchSpawn(spec: CommandSpec, env: Record<string, string>, events: Pro
   child.on('exit', (code, signal) => { events.exited(code, signal); });
   child.on('close', () => { if (child.pid !== undefined) events.closed(); });
   writeStdin(child, spec.stdin);
+  writePipes(child, pipes);
   return {
     signalGroup: (signal) => { signalProcessGroup(child.pid, signal, () => child.kill(signal)); },
     release: () => {
@@ -432,6 +445,29 @@ function notifySpawn(spec: CommandSpec, pid: number): void {
   } catch {
     // A journal hook that fails must not orphan the process we just started.
   }
+}
+
+/**
+ * The argv that gives `argv` real anonymous pipes on fds 3… : Node's extra stdio channels are
+ * socketpairs, which `open("/dev/fd/3")` refuses (ENXIO), so bash relays each one through a
+ * `cat` in a process substitution (an anonymous pipe, which opens without waiting for a writer),
+ * puts the pipe where the socket was, and execs the command.
+ */
+function pipeWrapper(argv: readonly string[], count: number): string[] {
+  const steps: string[] = [];
+  for (let fd = 3; fd < 3 + count; fd++) steps.push(`exec ${fd}< <(exec cat <&${fd})`);
+  steps.push('exec "$@"');
+  return ['bash', '-c', steps.join('; '), 'bash', ...argv];
+}
+
+/** Hands each pipe text to the child (Node's fds 3+n… after the wrapper moved them up). */
+function writePipes(child: ChildProcess, pipes: readonly string[]): void {
+  pipes.forEach((text, i) => {
+    const stream = child.stdio[3 + i];
+    if (stream === null || stream === undefined || !('end' in stream)) return;
+    stream.on('error', () => undefined);
+    stream.end(text);
+  });
 }
 
 function writeStdin(child: ChildProcess, stdin: string | undefined): void {

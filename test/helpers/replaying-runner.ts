@@ -48,6 +48,8 @@ export interface RecordedCall {
   readonly hasStdin: boolean;
   readonly stdin: string | null;
   readonly pty: boolean;
+  /** The texts handed over on fds 3… (CommandSpec.pipes), when there were any. */
+  readonly pipes?: readonly string[];
 }
 
 /** Thrown for a command nobody expected; the test fails. */
@@ -91,6 +93,7 @@ export class ReplayingCommandRunner implements CommandRunner {
       hasStdin: spec.stdin !== undefined,
       stdin: spec.stdin ?? null,
       pty: spec.pty !== undefined,
+      ...(spec.pipes === undefined ? {} : { pipes: [...spec.pipes] }),
     });
     const expectation = this.#take(spec);
     const { reply } = expectation;

@@ -385,3 +385,36 @@ describe('onSpawn', () => {
     expect(groupId).toBe(shellPid);
   });
 });
+
+describe('pipes', () => {
+  it('hands each text over a real anonymous pipe on fd 3, 4 … that the command can open by path', async () => {
+    const script = 'for fd in 3 4; do readlink /proc/self/fd/$fd | cut -d: -f1; done; cat /dev/fd/3; echo "|"; cat /dev/fd/4';
+    const result = await createCommandRunner({ redactor: new SecretRedactor() }).run({
+      argv: ['sh', '-c', script],
+      pipes: ['vpn.secrets.password:pipe-secret-one\n', 'pipe-secret-two'],
+    });
+    expect(result.stdout.split('\n').slice(0, 2)).toEqual(['pipe', 'pipe']);
+    expect(result.stdout).not.toContain('pipe-secret');
+    expect(result.stdout).toContain(`${REDACTED}\n|\n${REDACTED}`);
+    expect(result.argv).toEqual(['sh', '-c', script]);
+  });
+
+  it('keeps the texts out of every argv and lets the command see end of file', async () => {
+    const result = await createCommandRunner({ redactor: new SecretRedactor() }).run({
+      argv: ['sh', '-c', 'wc -c < /dev/fd/3; cat /proc/$$/cmdline /proc/$PPID/cmdline | tr "\\0" " "'],
+      pipes: ['0123456789'],
+      timeoutMs: 20_000,
+    });
+    const [count, cmdlines = ''] = result.stdout.split('\n');
+    expect(count?.trim()).toBe('10');
+    expect(cmdlines).not.toContain('0123456789');
+  });
+
+  it('returns the command\'s own exit status and refuses pty mode', async () => {
+    const runner = createCommandRunner();
+    const error = await failure(runner, { argv: ['sh', '-c', 'exit 4'], pipes: ['x-secret-x'] });
+    expect(error.exitCode).toBe(4);
+    expect(error.message).toBe("sh -c 'exit 4' exited with code 4");
+    await expect(runner.run({ argv: ['true'], pipes: ['x-secret-x'], pty: {} })).rejects.toThrow(TypeError);
+  });
+});
