@@ -15,6 +15,29 @@ export type BackupFailureClass =
   | 'engine-missing' // binary not found or too old
   | 'unknown';
 
+/**
+ * A finer, stable reason inside a class, for engines that can tell (rsync over ssh): the UI and
+ * the session may key hints off it. Optional on every failure; restic does not set it yet.
+ */
+export type BackupFailureDetail =
+  | 'partial' // some files were not copied (rsync 23/24)
+  | 'cancelled'
+  | 'ssh-host-key-unknown' // the server's key is not in known_hosts: we refuse to connect
+  | 'ssh-host-key-changed' // the server's key differs from known_hosts: possible man in the middle
+  | 'ssh-auth' // the server refused our key
+  | 'ssh-key-unusable' // ssh could not load the private key (missing, too open)
+  | 'ssh-unreachable' // connect failed: refused, unreachable, DNS
+  | 'ssh-missing' // no ssh client on this machine
+  | 'remote-rsync-missing'
+  | 'connection-lost' // rsync 12/255/10 mid-transfer
+  | 'timeout' // rsync --timeout (30) or a connection timeout (35)
+  | 'destination-missing'
+  | 'destination-denied'
+  | 'disk-full'
+  | 'killed' // a worker was stopped by a signal we did not send
+  | 'protocol' // rsync refused the command (1/2/4)
+  | 'unknown';
+
 export interface BackupProgress {
   readonly type: 'progress';
   /** 0..1 */
@@ -28,6 +51,8 @@ export interface BackupProgress {
   readonly etaSeconds?: number;
   readonly errorCount: number;
   readonly currentFiles: readonly string[];
+  /** Current transfer rate, when the engine measures one (rsync: over the last few seconds). */
+  readonly bytesPerSecond?: number;
 }
 
 /** A file the engine could not back up (the run goes on). */
@@ -66,6 +91,12 @@ export interface BackupFailure {
   readonly exitCode: number | null;
   /** The last lines of the engine's stderr, redacted. */
   readonly stderrTail: string;
+  /** A finer reason within the class, when the engine can tell. */
+  readonly detail?: BackupFailureDetail;
+  /** What to do about it, one or two sentences, when the engine knows better than the class hint. */
+  readonly fix?: string;
+  /** The files concerned (rsync 23/24: the files that were not copied), at most a few hundred. */
+  readonly files?: readonly string[];
 }
 
 export type BackupResult =
@@ -95,6 +126,21 @@ export interface BackupEngine {
   readonly name: 'restic' | 'rsync';
   /** Runs one backup. Yields progress; returns the result. Aborting the signal cancels the run. */
   run(request: BackupRequest, signal: AbortSignal): AsyncGenerator<BackupEvent, BackupResult, void>;
+}
+
+export type BackupLogLevel = 'debug' | 'info' | 'warn';
+/** Structured log sink for engines; messages and fields are already redacted by the runner. */
+export type BackupLog = (level: BackupLogLevel, message: string, fields?: Readonly<Record<string, unknown>>) => void;
+
+/** Wraps a log sink so a throwing one can't break a backup (engines log from line callbacks). */
+export function safeLog(sink: BackupLog | undefined): BackupLog {
+  return (level, message, fields) => {
+    try {
+      sink?.(level, message, fields);
+    } catch {
+      // ignored on purpose
+    }
+  };
 }
 
 /** Feeds each event of a run to `onEvent` and returns the run's result. */

@@ -11,14 +11,17 @@
  */
 import { rm } from 'node:fs/promises';
 import { CommandError, type CommandResult, type CommandRunner, type CommandSpec } from '../os/command.js';
-import type {
-  BackupEngine,
-  BackupEvent,
-  BackupFailure,
-  BackupProgress,
-  BackupRequest,
-  BackupResult,
-  BackupSummary,
+import {
+  safeLog,
+  type BackupEngine,
+  type BackupEvent,
+  type BackupLog,
+  type BackupLogLevel,
+  type BackupFailure,
+  type BackupProgress,
+  type BackupRequest,
+  type BackupResult,
+  type BackupSummary,
 } from './engine.js';
 import {
   backupArgv,
@@ -45,7 +48,7 @@ import {
   type ResticSnapshot,
 } from './restic-json.js';
 import { writePasswordFile, withPasswordFile } from './restic-password.js';
-import { EventQueue } from './restic-queue.js';
+import { EventQueue } from './event-queue.js';
 
 /** restic's own retry horizon (internal/global: retry.New(be, 15*time.Minute, …)). */
 export const DEFAULT_NETWORK_GIVE_UP_MS = 15 * 60_000;
@@ -54,9 +57,9 @@ export const DEFAULT_KILL_GRACE_MS = 30_000;
 /** restic 0.18 prints ~60 status lines a second into a pipe; 2 is plenty for a progress bar. */
 export const DEFAULT_PROGRESS_FPS = 2;
 
-export type ResticLogLevel = 'debug' | 'info' | 'warn';
+export type ResticLogLevel = BackupLogLevel;
 /** Structured log sink; messages and fields are already redacted by the runner. */
-export type ResticLog = (level: ResticLogLevel, message: string, fields?: Readonly<Record<string, unknown>>) => void;
+export type ResticLog = BackupLog;
 
 export interface ResticEngineOptions {
   readonly runner: CommandRunner;
@@ -105,15 +108,7 @@ export function createResticEngine(options: ResticEngineOptions): ResticEngine {
   const features = resticFeatures(binary.version);
   const networkGiveUpMs = options.networkGiveUpMs ?? DEFAULT_NETWORK_GIVE_UP_MS;
   const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
-  const sink = options.log;
-  /** A throwing log sink must not break a backup (it runs inside restic's line callbacks). */
-  const log: ResticLog = (level, message, fields) => {
-    try {
-      sink?.(level, message, fields);
-    } catch {
-      // ignored on purpose
-    }
-  };
+  const log = safeLog(options.log);
   const retryLockSeconds =
     options.retryLockMs !== undefined && options.retryLockMs > 0 && features.retryLock
       ? options.retryLockMs / 1000

@@ -1,8 +1,8 @@
 /**
- * A small push/pull queue that turns restic's line callbacks into an async iterable, so the engine
- * can yield events while restic runs. Once a backlog builds up (a consumer reading slower than
- * restic prints), consecutive progress snapshots are coalesced: memory stays bounded, the consumer
- * gets the latest progress, and no other event is lost.
+ * A small push/pull queue that turns an engine's line callbacks (restic, rsync workers) into an
+ * async iterable, so the engine can yield events while its processes run. Once a backlog builds up
+ * (a consumer reading slower than the tool prints), consecutive progress snapshots are coalesced:
+ * memory stays bounded, the consumer gets the latest progress, and no other event is lost.
  */
 export class EventQueue<T> implements AsyncIterable<T> {
   readonly #items: T[] = [];
