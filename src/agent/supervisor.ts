@@ -70,7 +70,7 @@ export class Supervisor {
     this.#queue.push(id);
     this.#publish(entry);
     this.#pump();
-    return { sessionId: id, queued: entry.session.state === 'queued' };
+    return { sessionId: id, queued: this.#queue.includes(id) };
   }
 
   /** Cancels a queued or running session. Returns false when there is no such live session. */

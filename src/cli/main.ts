@@ -6,6 +6,8 @@ import { runCommand } from './commands/run.js';
 import { pathCommand, validateCommand } from './commands/config.js';
 import { initCommand, snapshotsCommand } from './commands/repository.js';
 import { demoCommand } from './commands/demo.js';
+import { agentCommand } from './commands/agent.js';
+import { cancelCommand, historyCommand, logsCommand, statusCommand } from './commands/remote.js';
 
 const exitCodesHelp = `
 Exit codes:
@@ -43,7 +45,7 @@ export function buildProgram(io: { out: Output; err: Output }, setExit: (code: E
     .command('run')
     .description('run a backup job')
     .argument('<job>', 'the job name, a key of "jobs" in the config')
-    .option('--foreground', 'run the session in this process (for cron, NAS boxes, CI)')
+    .option('--foreground', 'run the session in this process, without the agent (for cron, NAS boxes, CI)')
     .option('--json', 'print one JSON object per line instead of a progress bar')
     .addHelpText('after', exitCodesHelp)
     .action(act((job: string, options: { foreground?: boolean; json?: boolean }) => runCommand(job, options, globals(), io)));
@@ -72,6 +74,42 @@ export function buildProgram(io: { out: Output; err: Output }, setExit: (code: E
     .command('path')
     .description('print where config, state and logs live')
     .action(act(() => pathCommand(globals(), io)));
+
+  program
+    .command('agent')
+    .description('run the agent: the process that runs backups, holds secrets and serves the Local API')
+    .option('--web', 'also serve the web UI and the API on 127.0.0.1 (guarded by a token)')
+    .option('--web-port <port>', 'port for --web (default: any free port)')
+    .option('--concurrency <n>', 'sessions that may run at once (default 1: they share the tunnel)')
+    .action(act((options: { web?: boolean; webPort?: string; concurrency?: string }) => agentCommand(options, globals(), io)));
+
+  program
+    .command('status')
+    .description('what the agent is doing: running backups, jobs, health')
+    .option('--json', 'print the status as JSON')
+    .action(act((options: { json?: boolean }) => statusCommand(options, globals(), io)));
+
+  program
+    .command('cancel')
+    .description('cancel a running or queued backup')
+    .argument('<session-or-job>', 'a session id, or a job name')
+    .action(act((target: string) => cancelCommand(target, globals(), io)));
+
+  program
+    .command('history')
+    .description('past sessions, newest first')
+    .argument('[job]', 'only this job')
+    .option('--limit <n>', 'how many (default 20)')
+    .option('--json', 'print as JSON')
+    .action(act((job: string | undefined, options: { limit?: string; json?: boolean }) => historyCommand(job, options, globals(), io)));
+
+  program
+    .command('logs')
+    .description("the agent's recent log lines (secrets redacted)")
+    .option('-f, --follow', 'keep printing new lines')
+    .option('--lines <n>', 'how many recent lines (default 50)')
+    .option('--json', 'one JSON object per line')
+    .action(act((options: { follow?: boolean; lines?: string; json?: boolean }) => logsCommand(options, globals(), io)));
 
   program
     .command('demo')

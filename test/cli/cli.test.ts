@@ -17,11 +17,11 @@ describe('backhaul CLI', () => {
   it('prints help with every command and the exit codes', async () => {
     const { io, out } = captureIo();
     expect(await main(['--help'], io)).toBe(0);
-    for (const command of ['run', 'init', 'snapshots', 'config', 'demo']) expect(out.text()).toContain(command);
+    for (const command of ['run', 'init', 'snapshots', 'config', 'demo', 'agent', 'status', 'cancel', 'history', 'logs']) expect(out.text()).toContain(command);
     expect(out.text()).toContain('130  cancelled');
   });
 
-  it.each([['run'], ['init'], ['snapshots'], ['config', 'validate'], ['demo']])('has --help for %s', async (...command) => {
+  it.each([['run'], ['init'], ['snapshots'], ['config', 'validate'], ['demo'], ['agent'], ['status'], ['cancel'], ['history'], ['logs']])('has --help for %s', async (...command) => {
     const { io, out } = captureIo();
     expect(await main([...command, '--help'], io)).toBe(0);
     expect(out.text()).toMatch(/^Usage: backhaul /);
@@ -33,10 +33,11 @@ describe('backhaul CLI', () => {
     expect(err.text()).toContain("unknown command 'bakcup'");
   });
 
-  it('says how to run a job without the agent', async () => {
+  it('says the agent is not running and how to run a job without it', async () => {
     const { io, err } = captureIo();
-    expect(await main(['--home', home, 'run', 'nightly'], io)).toBe(2);
-    expect(err.text()).toContain('hint: Run it in this process instead: backhaul run nightly --foreground');
+    expect(await main(['--home', home, 'run', 'nightly'], io)).toBe(1);
+    expect(err.text()).toContain('error: the Backhaul agent is not running');
+    expect(err.text()).toContain('Or run it in this process: backhaul run nightly --foreground');
   });
 
   it('validates a config file and names every problem with its line, without a stack trace', async () => {

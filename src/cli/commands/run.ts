@@ -3,6 +3,8 @@ import type { SessionRecord } from '../../agent/session/history.js';
 import { SessionCancel } from '../../agent/session/states.js';
 import { commandContext, type GlobalOptions } from '../context.js';
 import { CliError, ExitCode, type ExitCodeValue } from '../exit-codes.js';
+import { AgentApiError, AgentUnreachableError } from '../../api/client.js';
+import { runViaAgent } from './remote.js';
 import { describeRecord, humanView, jsonView, type Output } from '../run-view.js';
 import type { SessionTrigger } from '../../agent/session/history.js';
 
@@ -65,12 +67,14 @@ export async function runForeground(
 }
 
 export async function runCommand(job: string, options: RunOptions, global: GlobalOptions, io: { out: Output; err: Output }): Promise<ExitCodeValue> {
-  if (options.foreground !== true) {
-    throw new CliError(
-      'running a job through the agent is not available yet',
-      ExitCode.usage,
-      `Run it in this process instead: backhaul run ${job} --foreground`,
-    );
+  if (options.foreground === true) return (await runForeground(job, options, global, io)).code;
+  try {
+    return await runViaAgent(job, options, global, io);
+  } catch (error) {
+    if (error instanceof AgentUnreachableError) {
+      throw new CliError(error.message, ExitCode.failed, `${error.hint.split('. Socket:')[0] ?? ''}. Or run it in this process: backhaul run ${job} --foreground`);
+    }
+    if (error instanceof AgentApiError) throw new CliError(error.message, error.status === 404 || error.status === 400 ? ExitCode.usage : ExitCode.failed, error.hint);
+    throw error;
   }
-  return (await runForeground(job, options, global, io)).code;
 }

@@ -1,0 +1,311 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { ConfigResponse, HealthItem, JobSummary, LogLine, StatusResponse } from '../api/types.js';
+import { createDirectDriver } from '../connect/direct.js';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { createCommandRunner, type CommandRunner } from '../os/command.js';
+import { createFileLogger, type Logger } from '../os/log.js';
+import type { BackhaulPaths } from '../os/paths.js';
+import { defaultRedactor, type SecretRedactor } from '../os/redact.js';
+import { ApiProblem, createApiHandler, socketGuard, type ApiBackend } from './api-server.js';
+import { EventBus } from './event-bus.js';
+import { HealthRegistry } from './health.js';
+import { acquireInstanceLock } from './instance-lock.js';
+import { renderMetrics } from './metrics.js';
+import { recoverSession } from './recovery.js';
+import { findJob, newSessionId, runJob, type RunContext } from './run-job.js';
+import { appendHistory, readHistory, type SessionRecord } from './session/history.js';
+import { readUnfinishedSessions } from './session/journal.js';
+import { Supervisor } from './supervisor.js';
+import { handleLogin, webGuard } from './web-guard.js';
+
+export interface AgentOptions {
+  readonly paths: BackhaulPaths;
+  readonly mode: 'user' | 'system';
+  readonly version: string;
+  /** Serve the API and the web UI on 127.0.0.1 too (port 0 = any free port). */
+  readonly web?: { readonly port: number };
+  /** Sessions that may run at once. Default 1: they share the tunnel. */
+  readonly concurrency?: number;
+  readonly runner?: CommandRunner;
+  readonly redactor?: SecretRedactor;
+  /** restic's own retries are survived this long (default 15 min). */
+  readonly networkGiveUpMs?: number;
+}
+
+const emptyConfig: Config = { version: 1, settings: {}, jobs: {}, profiles: {} } as unknown as Config;
+const RECENT_LOG_LINES = 2000;
+
+/** Where the agent listens in a mode: the socket under the runtime dir (BACKHAUL_HOME/run in tests). */
+export function socketPath(paths: BackhaulPaths): string {
+  return join(paths.runtimeDir, 'agent.sock');
+}
+
+/**
+ * The long-running agent: the only process that runs OS commands, holds secrets and writes state.
+ * It owns the supervisor, history, health and the Local API servers.
+ */
+export class Agent {
+  readonly bus = new EventBus();
+  readonly health: HealthRegistry;
+  readonly startedAt = new Date();
+  readonly #recentLogs: LogLine[] = [];
+  #config: Config = emptyConfig;
+  #configResponse: ConfigResponse;
+  #supervisor!: Supervisor;
+  #socketServer?: Server;
+  #webServer?: Server;
+  #releaseLock?: () => Promise<void>;
+  #fileLogger?: Logger & { close(): Promise<void> };
+  #logger!: Logger;
+  #runner: CommandRunner;
+  #redactor: SecretRedactor;
+  /** The login link of the web UI, when it listens. */
+  webUrl?: string;
+
+  private constructor(private readonly options: AgentOptions) {
+    this.health = new HealthRegistry((health) => this.bus.publish({ type: 'health', health }));
+    this.#redactor = options.redactor ?? defaultRedactor;
+    this.#runner = options.runner ?? createCommandRunner({ redactor: this.#redactor, log: (entry) => { this.#logger.log('debug', 'command finished', { ...entry }); } });
+    this.#configResponse = { ok: true, file: options.paths.configFile, config: emptyConfig };
+  }
+
+  /** Starts an agent: takes the instance lock, recovers crashed sessions, then listens. */
+  static async start(options: AgentOptions): Promise<Agent> {
+    const agent = new Agent(options);
+    await agent.#start();
+    return agent;
+  }
+
+  get socket(): string {
+    return socketPath(this.options.paths);
+  }
+
+  async #start(): Promise<void> {
+    const { paths } = this.options;
+    this.#releaseLock = await acquireInstanceLock(join(paths.runtimeDir, 'agent.pid'));
+    this.#fileLogger = createFileLogger({ logDir: paths.logDir, redactor: this.#redactor, level: 'debug', tap: (line) => { this.#tapLog(line); } });
+    this.#logger = this.#fileLogger;
+    await this.reloadConfig();
+    this.#supervisor = new Supervisor({
+      bus: this.bus,
+      now: () => new Date(),
+      newSessionId: () => newSessionId(),
+      concurrency: this.options.concurrency ?? 1,
+      run: (job, trigger, sessionId, signal, onEvent) => runJob(this.#runContext(), job, trigger, signal, onEvent, sessionId),
+      saveRecord: (record) => appendHistory(paths.stateDir, record),
+    });
+    await this.#recover();
+    await this.#listenSocket();
+    if (this.options.web !== undefined) await this.#listenWeb(this.options.web.port);
+    this.#logger.log('info', 'agent started', { pid: process.pid, mode: this.options.mode, socket: this.socket, version: this.options.version });
+  }
+
+  /** Loads the config file; an invalid one leaves the agent up with no jobs and a health item. */
+  async reloadConfig(): Promise<void> {
+    const file = this.options.paths.configFile;
+    const loaded = await loadConfig({ file });
+    if (loaded.ok) {
+      this.#config = loaded.config;
+      this.#configResponse = { ok: true, file, config: loaded.config };
+      this.health.clear('config.invalid');
+    } else {
+      this.#config = emptyConfig;
+      this.#configResponse = { ok: false, file, errors: loaded.errors };
+      this.health.set({
+        code: 'config.invalid',
+        title: 'The configuration file has errors',
+        text: `${file}: ${loaded.errors.map((e) => `${e.path === '' ? '' : `${e.path}: `}${e.message}`).join('; ')}`,
+        severity: 'error',
+        badge: true,
+        since: new Date().toISOString(),
+      });
+    }
+  }
+
+  #runContext(): RunContext {
+    return {
+      config: this.#config,
+      paths: this.options.paths,
+      runner: this.#runner,
+      redactor: this.#redactor,
+      logger: this.#logger,
+      ...(this.options.networkGiveUpMs === undefined ? {} : { networkGiveUpMs: this.options.networkGiveUpMs }),
+    };
+  }
+
+  #tapLog(line: string): void {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const text = (key: string) => (typeof parsed[key] === 'string' ? parsed[key] : undefined);
+    const logLine: LogLine = {
+      at: text('timestamp') ?? new Date().toISOString(),
+      level: text('level') ?? 'info',
+      message: text('message') ?? '',
+      ...(text('sessionId') === undefined ? {} : { sessionId: text('sessionId') }),
+      ...(text('job') === undefined ? {} : { job: text('job') }),
+    } as LogLine;
+    if (logLine.level === 'debug') return;
+    this.#recentLogs.push(logLine);
+    if (this.#recentLogs.length > RECENT_LOG_LINES) this.#recentLogs.splice(0, this.#recentLogs.length - RECENT_LOG_LINES);
+    this.bus.publish({ type: 'log', line: logLine });
+  }
+
+  async #recover(): Promise<void> {
+    const unfinished = await readUnfinishedSessions(this.options.paths.stateDir);
+    const recovered: SessionRecord[] = [];
+    for (const session of unfinished) {
+      const record = await recoverSession(session, {
+        now: () => new Date(),
+        driverFor: (name) => (name === 'direct' ? createDirectDriver() : undefined),
+        saveRecord: (r) => appendHistory(this.options.paths.stateDir, r),
+        discardJournal: (s) => rm(s.file, { force: true }),
+      });
+      recovered.push(record);
+      this.#logger.log('warn', 'recovered an interrupted session', { sessionId: record.id, job: record.job, notes: record.notes });
+    }
+    if (recovered.length > 0) {
+      this.health.set({
+        code: 'session.interrupted',
+        title: recovered.length === 1 ? `A backup of "${recovered[0]?.job ?? ''}" was interrupted` : `${recovered.length} backups were interrupted`,
+        text: 'The agent stopped while backing up (a crash, a kill, or power loss). What the sessions left behind was cleaned up; run the jobs again.',
+        severity: 'warning',
+        badge: true,
+        since: new Date().toISOString(),
+      });
+    }
+  }
+
+  async #listenSocket(): Promise<void> {
+    const path = this.socket;
+    await rm(path, { force: true }); // a stale socket of a dead agent (we hold the lock)
+    const server = createServer(createApiHandler(this.#backend(), socketGuard));
+    // The socket is created with the process umask: make it private from the first instant.
+    const umask = process.umask(this.options.mode === 'system' ? 0o117 : 0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(path, () => { resolve(); });
+      });
+    } finally {
+      process.umask(umask);
+    }
+    await chmod(path, this.options.mode === 'system' ? 0o660 : 0o600);
+    this.#socketServer = server;
+  }
+
+  async #listenWeb(port: number): Promise<void> {
+    const token = randomBytes(24).toString('base64url');
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => { resolve(); });
+    });
+    const address = server.address();
+    const actualPort = typeof address === 'object' && address !== null ? address.port : port;
+    const api = createApiHandler(this.#backend(), webGuard(actualPort, token), (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'self'" });
+      res.end(placeholderPage);
+    });
+    server.on('request', (req, res) => {
+      if (!handleLogin(req, res, actualPort, token)) api(req, res);
+    });
+    this.#webServer = server;
+    this.webUrl = `http://127.0.0.1:${actualPort}/login?token=${token}`;
+    this.#redactor.add(token);
+  }
+
+  #backend(): ApiBackend {
+    return {
+      bus: this.bus,
+      status: () => this.status(),
+      jobs: () => this.#jobs(),
+      health: () => this.health.list(),
+      config: () => this.#configResponse,
+      startRun: (job) => {
+        findJob(this.#config, job);
+        return this.#supervisor.start(job, 'api');
+      },
+      cancelRun: (id) => this.#supervisor.cancel(id, 'user'),
+      run: async (id) => this.#supervisor.get(id) ?? (await readHistory(this.options.paths.stateDir)).find((r) => r.id === id),
+      history: async ({ job, limit, before }) => {
+        const all = await readHistory(this.options.paths.stateDir, job === undefined ? {} : { job });
+        const start = before === undefined ? 0 : all.findIndex((r) => r.id === before) + 1;
+        if (before !== undefined && start === 0) throw new ApiProblem(400, 'api.bad-parameter', `before=${before.slice(0, 80)} is not a session in the history`, 'Use the "next" value of the previous page.');
+        const records = all.slice(start, start + limit);
+        const last = records.at(-1);
+        return start + limit < all.length && last !== undefined ? { records, next: last.id } : { records };
+      },
+      logs: (lines) => ({ lines: this.#recentLogs.slice(-lines) }),
+      metrics: async () => {
+        const live = this.#supervisor.live();
+        return renderMetrics(await readHistory(this.options.paths.stateDir), {
+          running: live.filter((s) => s.state !== 'queued').length,
+          queued: live.filter((s) => s.state === 'queued').length,
+          uptimeSeconds: (Date.now() - this.startedAt.getTime()) / 1000,
+        });
+      },
+    };
+  }
+
+  status(): StatusResponse {
+    return {
+      agent: {
+        pid: process.pid,
+        version: this.options.version,
+        mode: this.options.mode,
+        startedAt: this.startedAt.toISOString(),
+        configFile: this.options.paths.configFile,
+        socket: this.socket,
+      },
+      sessions: this.#supervisor.live(),
+      jobs: this.#jobs(),
+      health: this.health.list(),
+    };
+  }
+
+  #jobs(): JobSummary[] {
+    const live = this.#supervisor.live();
+    return Object.entries(this.#config.jobs).map(([name, job]) => {
+      const session = live.find((s) => s.job === name);
+      return { name, engine: job.engine, profile: job.profile, repository: job.repository, ...(session === undefined ? {} : { sessionId: session.id }) };
+    });
+  }
+
+  /** Graceful stop: running sessions are cancelled (by the system) and torn down, then servers close. */
+  async stop(): Promise<void> {
+    await this.#supervisor.shutdown();
+    for (const server of [this.#socketServer, this.#webServer]) {
+      if (server === undefined) continue;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    }
+    await rm(this.socket, { force: true });
+    this.#logger.log('info', 'agent stopped', { pid: process.pid });
+    await this.#fileLogger?.close();
+    await this.#releaseLock?.();
+  }
+}
+
+/** The version in package.json, read once. */
+export async function packageVersion(): Promise<string> {
+  try {
+    const text = await readFile(new URL('../../package.json', import.meta.url), 'utf8');
+    return (JSON.parse(text) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+const placeholderPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Backhaul</title></head>
+<body><h1>Backhaul agent</h1><p>The agent is running. The web UI arrives with the tray/UI work; until then the API is at <code>/v1/status</code>.</p></body></html>
+`;
+export type { HealthItem };

@@ -1,0 +1,116 @@
+import { SseParser } from './sse.js';
+import {
+  ApiPaths,
+  type AgentEvent, type ApiError, type ConfigResponse, type HealthItem, type HistoryResponse, type JobSummary, type LiveSession, type LogsResponse,
+  type SessionRecord, type StartRunResponse, type StatusResponse,
+} from './types.js';
+
+/** How the client reaches the agent: a unix socket (CLI, tray) or fetch in a browser. */
+export interface ApiTransport {
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }>;
+  /** Opens a streaming GET; calls onChunk with text until the stream ends or `signal` aborts. */
+  stream(path: string, onChunk: (text: string) => void, signal: AbortSignal, headers?: Record<string, string>): Promise<void>;
+}
+
+/** An error answer of the agent, typed by its stable code. */
+export class AgentApiError extends Error {
+  override readonly name = 'AgentApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The agent could not be reached at all (not running, wrong socket, no permission). */
+export class AgentUnreachableError extends Error {
+  override readonly name = 'AgentUnreachableError';
+  readonly code = 'agent.unreachable';
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The one typed client of the Local API, shared by CLI, tray and web UI. */
+export class AgentClient {
+  constructor(private readonly transport: ApiTransport) {}
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.transport.request(method, path, body);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(response.body);
+    } catch {
+      throw new AgentApiError(response.status, 'api.bad-response', `the agent sent a response that is not JSON (HTTP ${response.status})`, 'Check that the socket belongs to a Backhaul agent of the same version.');
+    }
+    if (response.status >= 400) {
+      const error = parsed as Partial<ApiError>;
+      throw new AgentApiError(response.status, error.code ?? 'api.error', error.message ?? `HTTP ${response.status}`, error.hint ?? '');
+    }
+    return parsed as T;
+  }
+
+  status(): Promise<StatusResponse> {
+    return this.#call('GET', ApiPaths.status);
+  }
+  jobs(): Promise<JobSummary[]> {
+    return this.#call('GET', ApiPaths.jobs);
+  }
+  health(): Promise<HealthItem[]> {
+    return this.#call('GET', ApiPaths.health);
+  }
+  config(): Promise<ConfigResponse> {
+    return this.#call('GET', ApiPaths.config);
+  }
+  startRun(job: string): Promise<StartRunResponse> {
+    return this.#call('POST', ApiPaths.runs, { job });
+  }
+  cancelRun(sessionId: string): Promise<{ sessionId: string; cancelling: boolean }> {
+    return this.#call('DELETE', ApiPaths.run(sessionId));
+  }
+  run(sessionId: string): Promise<LiveSession | SessionRecord> {
+    return this.#call('GET', ApiPaths.run(sessionId));
+  }
+  history(query: { job?: string; limit?: number; before?: string } = {}): Promise<HistoryResponse> {
+    const params = new URLSearchParams();
+    if (query.job !== undefined) params.set('job', query.job);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.before !== undefined) params.set('before', query.before);
+    const qs = params.toString();
+    return this.#call('GET', qs === '' ? ApiPaths.history : `${ApiPaths.history}?${qs}`);
+  }
+  logs(lines = 200): Promise<LogsResponse> {
+    return this.#call('GET', `${ApiPaths.logs}?lines=${lines}`);
+  }
+  async metrics(): Promise<string> {
+    return (await this.transport.request('GET', ApiPaths.metrics)).body;
+  }
+
+  /**
+   * Streams events until `signal` aborts or the agent closes the stream. The first event is a
+   * snapshot. `lastEventId` (from a previous stream) is sent so the agent knows where we were.
+   */
+  async events(onEvent: (event: AgentEvent, id: string | undefined) => void, signal: AbortSignal, lastEventId?: string): Promise<void> {
+    const parser = new SseParser();
+    await this.transport.stream(
+      ApiPaths.events,
+      (chunk) => {
+        for (const message of parser.push(chunk)) {
+          try {
+            onEvent(JSON.parse(message.data) as AgentEvent, message.id);
+          } catch {
+            // a malformed event is skipped, the stream goes on
+          }
+        }
+      },
+      signal,
+      lastEventId === undefined ? {} : { 'last-event-id': lastEventId },
+    );
+  }
+}
