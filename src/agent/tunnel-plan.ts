@@ -1,8 +1,15 @@
+import { access, constants } from 'node:fs/promises';
+import { checkProposals, defaultProposals, describeWeak } from '../connect/cipher-policy.js';
 import { createDirectDriver } from '../connect/direct.js';
-import type { TunnelDriver, TunnelProfile } from '../connect/driver.js';
-import type { Config } from '../config/schema.js';
+import type { DriverLog, TunnelAuth, TunnelDriver, TunnelProfile } from '../connect/driver.js';
+import { probeHost, type HostFacts } from '../connect/host-probe.js';
+import { createLinuxNmDriver } from '../connect/linux-nm.js';
+import { createLinuxSwanDriver } from '../connect/linux-swan.js';
+import { selectDriver } from '../connect/select.js';
+import type { AuthConfig, Config, ProfileConfig } from '../config/schema.js';
 import type { CommandRunner } from '../os/command.js';
 import type { SecretRedactor } from '../os/redact.js';
+import { resolveSecret } from '../os/secrets.js';
 
 /** What choosing and preparing a tunnel needs from the agent. */
 export interface TunnelPlanContext {
@@ -10,6 +17,10 @@ export interface TunnelPlanContext {
   readonly runner: CommandRunner;
   readonly redactor: SecretRedactor;
   readonly stateDir: string;
+  /** Session-log lines from the driver (MTU decisions, cipher warnings). */
+  readonly log?: DriverLog;
+  /** What the host has; default: probe it through the runner. */
+  readonly probe?: (signal: AbortSignal) => Promise<HostFacts>;
 }
 
 export interface TunnelPlan {
@@ -31,17 +42,98 @@ export class TunnelPlanError extends Error {
 
 const noTunnel: TunnelProfile = { name: 'direct', type: 'l2tp', gateways: [], routes: [], fullTunnel: false };
 
+/** How long probing the host may take (a dozen short commands). */
+const PROBE_TIMEOUT_MS = 60_000;
+
 /**
- * The driver and the driver-ready profile for a job's `profile` key: `direct` needs no tunnel;
- * a named profile gets the native client that `selectDriver` picks for this host.
+ * The driver and the driver-ready profile for a job's `profile` key: `direct` needs no tunnel; a
+ * named profile is checked against the cipher policy (before anything else, so a weak proposal
+ * never reaches a gateway), its secrets are resolved (each registered with the redactor), the host
+ * is probed, and the native client that `selectDriver` picks (or the profile's `driver`) is built.
  */
-export function planTunnel(_ctx: TunnelPlanContext, jobName: string, profileName: string): Promise<TunnelPlan> {
-  if (profileName === 'direct') return Promise.resolve({ driver: createDirectDriver(), profile: noTunnel });
-  return Promise.reject(
-    new TunnelPlanError(
-      'tunnel.driver-unavailable',
-      `jobs.${jobName}.profile is "${profileName}", but this version has no VPN driver yet`,
-      'Use profile: direct for a repository reachable without a VPN.',
-    ),
-  );
+export async function planTunnel(ctx: TunnelPlanContext, jobName: string, profileName: string): Promise<TunnelPlan> {
+  if (profileName === 'direct') return { driver: createDirectDriver(), profile: noTunnel };
+  const config = ctx.config.profiles[profileName];
+  if (config === undefined) {
+    throw new TunnelPlanError('config.unknown-profile', `jobs.${jobName}.profile is "${profileName}", but there is no such profile`, 'Add it under profiles:, or use profile: direct.');
+  }
+  const ike = config.ikeProposals ?? defaultProposals[config.type].ike;
+  const esp = config.espProposals ?? defaultProposals[config.type].esp;
+  const verdict = checkProposals(ike, esp, config.cipherPolicy);
+  if (!verdict.ok) {
+    throw new TunnelPlanError(
+      'tunnel.weak-cipher',
+      `profiles.${profileName}: refused before contacting the gateway: ${describeWeak(verdict.weak)}`,
+      `Use strong proposals such as aes256-sha256-modp2048 (IKE) and aes256-sha256 or aes256gcm16 (ESP). If the gateway can't do better and your policy allows it, set profiles.${profileName}.cipherPolicy: legacy.`,
+    );
+  }
+  if (verdict.weak.length > 0) ctx.log?.('warn', `profiles.${profileName} uses weak ciphers, allowed by cipherPolicy: legacy: ${describeWeak(verdict.weak)}`);
+
+  const profile: TunnelProfile = {
+    name: profileName,
+    type: config.type,
+    gateways: config.gateways,
+    ...(config.mtu === undefined ? {} : { mtu: config.mtu }),
+    routes: config.routes,
+    fullTunnel: config.fullTunnel,
+    auth: await resolveAuth(profileName, config.auth, ctx.redactor),
+    ikeProposals: ike,
+    espProposals: esp,
+    cipherPolicy: config.cipherPolicy,
+    keepalive: { intervalSeconds: config.keepaliveSeconds, failures: config.keepaliveFailures },
+    mssClamp: config.mssClamp,
+  };
+  const host = await (ctx.probe ?? ((signal) => probeHost(ctx.runner, signal)))(AbortSignal.timeout(PROBE_TIMEOUT_MS));
+  return { driver: buildDriver(ctx, host, profileName, config), profile };
+}
+
+function buildDriver(ctx: TunnelPlanContext, host: HostFacts, profileName: string, config: ProfileConfig): TunnelDriver {
+  let name = config.driver === 'auto' ? undefined : config.driver;
+  if (name === undefined) {
+    const selection = selectDriver(host, config.type);
+    if (!selection.ok) throw new TunnelPlanError('tunnel.driver-unavailable', `profiles.${profileName}: ${selection.reason}`, selection.hint);
+    if (selection.driver !== 'linux-nm' && selection.driver !== 'linux-swan') {
+      throw new TunnelPlanError('tunnel.driver-unavailable', `profiles.${profileName}: the ${selection.driver} VPN driver is not part of this version`, 'Use profile: direct for a repository reachable without a VPN.');
+    }
+    name = selection.driver;
+  } else if (host.platform !== 'linux') {
+    throw new TunnelPlanError('tunnel.driver-unavailable', `profiles.${profileName}.driver is ${name}, which runs on Linux only`, 'Remove driver: (or set it to auto).');
+  }
+  const log = ctx.log ?? (() => undefined);
+  return name === 'linux-nm'
+    ? createLinuxNmDriver({ runner: ctx.runner, host, log })
+    : createLinuxSwanDriver({ runner: ctx.runner, host, stateDir: ctx.stateDir, log });
+}
+
+/** The profile's auth with every secret resolved and registered with the redactor. */
+async function resolveAuth(profileName: string, auth: AuthConfig, redactor: SecretRedactor): Promise<TunnelAuth> {
+  const at = `profiles.${profileName}.auth`;
+  const common = {
+    ...(auth.username === undefined ? {} : { username: auth.username }),
+    ...(auth.password === undefined ? {} : { password: await resolveSecret(auth.password, { redactor }) }),
+    ...(auth.remoteId === undefined ? {} : { remoteId: auth.remoteId }),
+  };
+  if (auth.method === 'psk') return { method: 'psk', psk: await resolveSecret(auth.psk, { redactor }), ...common };
+  if (auth.key === undefined || auth.key.kind !== 'file') {
+    throw new TunnelPlanError('config.missing-key', `${at}.key is required for certificate auth: a file: reference to the certificate's private key`,
+      `Add key: file:/path/to/client.key (mode 0600) to ${at}.`);
+  }
+  await mustRead(`${at}.certificate`, auth.certificate);
+  if (auth.ca !== undefined) await mustRead(`${at}.ca`, auth.ca);
+  return {
+    method: 'certificate',
+    certificate: auth.certificate,
+    keyPath: auth.key.path,
+    key: await resolveSecret(auth.key, { redactor }),
+    ...(auth.ca === undefined ? {} : { ca: auth.ca }),
+    ...common,
+  };
+}
+
+async function mustRead(key: string, path: string): Promise<void> {
+  try {
+    await access(path, constants.R_OK);
+  } catch {
+    throw new TunnelPlanError('config.certificate-missing', `${key}: ${path} does not exist or can't be read`, `Check the path in ${key}.`);
+  }
 }

@@ -175,12 +175,16 @@ const authCommon = {
   /** The PPP user for L2TP. */
   username: nonEmptyString('a user name').exactOptional(),
   password: SecretRefSchema.exactOptional(),
+  /** The gateway's IKE identity when it differs from its address. */
+  remoteId: nonEmptyString('the gateway\'s IKE identity').exactOptional(),
 };
 
 export const CertificateAuthSchema = z.strictObject({
   method: z.literal('certificate'),
   certificate: absolutePath,
   key: SecretRefSchema.exactOptional(),
+  /** The CA certificate that issued the gateway's certificate. */
+  ca: absolutePath.exactOptional(),
   ...authCommon,
 });
 
@@ -234,6 +238,29 @@ export const ProfileSchema = z.strictObject({
   mtu: intRange(576, 1500).exactOptional(),
   routes: z.array(route, { error: expecting('a list of CIDRs such as 10.99.0.0/24') }).default([]),
   fullTunnel: z.boolean({ error: expecting('true or false') }).default(false),
+  /** Which native client; `auto` lets selectDriver decide from what the host has. */
+  driver: z
+    .enum(['auto', 'linux-nm', 'linux-swan'], {
+      error: (issue) => (issue.input === undefined ? 'required' : `must be auto, linux-nm or linux-swan, got ${showValue(issue.input)}`),
+    })
+    .default('auto'),
+  /** strongSwan proposal syntax; checked against cipherPolicy before anything is sent. */
+  ikeProposals: z
+    .array(nonEmptyString('a proposal such as aes256-sha256-modp2048'), { error: expecting('a list of proposals such as aes256-sha256-modp2048') })
+    .min(1, { error: 'must list at least one proposal' })
+    .exactOptional(),
+  espProposals: z
+    .array(nonEmptyString('a proposal such as aes256-sha256'), { error: expecting('a list of proposals such as aes256gcm16 or aes256-sha256') })
+    .min(1, { error: 'must list at least one proposal' })
+    .exactOptional(),
+  cipherPolicy: z
+    .enum(['strict', 'legacy'], {
+      error: (issue) => (issue.input === undefined ? 'required' : `must be strict or legacy, got ${showValue(issue.input)}`),
+    })
+    .default('strict'),
+  keepaliveSeconds: intRange(5, 3600).default(30),
+  keepaliveFailures: intRange(1, 20).default(4),
+  mssClamp: z.boolean({ error: expecting('true or false') }).default(false),
 });
 
 export const SettingsSchema = z.strictObject({

@@ -7,16 +7,55 @@
 
 export type DriverName = 'direct' | 'linux-nm' | 'linux-swan' | 'windows' | 'macos';
 
+/**
+ * How a profile authenticates, with its secrets resolved. Every secret value here is registered
+ * with the redactor before a driver sees it; never log a TunnelAuth or a TunnelProfile.
+ */
+export type TunnelAuth =
+  | (TunnelAuthCommon & { readonly method: 'psk'; readonly psk: string })
+  | (TunnelAuthCommon & {
+      readonly method: 'certificate';
+      /** This machine's certificate (PEM). */
+      readonly certificate: string;
+      /** Path of the unencrypted private key (PEM, mode 0600), and its content. */
+      readonly keyPath: string;
+      readonly key: string;
+    });
+
+interface TunnelAuthCommon {
+  /** PPP user and password (L2TP); EAP identity for IKEv2. */
+  readonly username?: string;
+  readonly password?: string;
+  /** CA certificate (PEM path) that issued the gateway's certificate. */
+  readonly ca?: string;
+  /** The gateway's IKE identity, when it differs from its address. */
+  readonly remoteId?: string;
+}
+
 /** A VPN profile as the driver needs it: plain values, secrets already resolved by the caller. */
 export interface TunnelProfile {
   readonly name: string;
   readonly type: 'l2tp' | 'ikev2';
   readonly gateways: readonly string[];
+  /** MTU override; without it the driver computes one from the encapsulation overhead. */
   readonly mtu?: number;
   /** CIDRs routed through the tunnel (split tunnelling). Empty with fullTunnel. */
   readonly routes: readonly string[];
   readonly fullTunnel: boolean;
+  /** Absent only for the `direct` profile. */
+  readonly auth?: TunnelAuth;
+  /** strongSwan-syntax proposals, already checked against the cipher policy. */
+  readonly ikeProposals?: readonly string[];
+  readonly espProposals?: readonly string[];
+  readonly cipherPolicy?: 'strict' | 'legacy';
+  /** LCP echo (L2TP) / dead-peer detection (IKEv2): seconds between probes and misses tolerated. */
+  readonly keepalive?: { readonly intervalSeconds: number; readonly failures: number };
+  /** Clamp TCP MSS to the tunnel MTU (nftables) on the tunnel interface. */
+  readonly mssClamp?: boolean;
 }
+
+/** A line for the session log (MTU decisions, warnings); never carries a secret. */
+export type DriverLog = (level: 'info' | 'warn', message: string) => void;
 
 export type ProfileChange = 'created' | 'updated' | 'unchanged';
 

@@ -64,6 +64,11 @@ describe('defaults', () => {
       auth: { method: 'psk', psk: { kind: 'file', path: '/etc/backhaul/office.psk' } },
       routes: [],
       fullTunnel: false,
+      driver: 'auto',
+      cipherPolicy: 'strict',
+      keepaliveSeconds: 30,
+      keepaliveFailures: 4,
+      mssClamp: false,
     });
   });
 
@@ -225,8 +230,9 @@ describe('validKeysAt', () => {
       'psk',
       'username',
       'password',
+      'remoteId',
     ]);
-    expect(validKeysAt(['profiles', 'x', 'auth'], {})).toEqual(['method', 'certificate', 'key', 'username', 'password', 'psk']);
+    expect(validKeysAt(['profiles', 'x', 'auth'], {})).toEqual(['method', 'certificate', 'key', 'ca', 'username', 'password', 'remoteId', 'psk']);
     expect(validKeysAt(['jobs'], {})).toEqual([]);
   });
 });

@@ -1,0 +1,489 @@
+/**
+ * The `linux-nm` driver: the desktop's own NetworkManager brings the tunnel up, so the user sees
+ * it in the network menu. L2TP/IPsec through network-manager-l2tp (`vpn-type l2tp`), IKEv2 through
+ * network-manager-strongswan (`vpn-type strongswan`, charon-nm). Facts it is built on (lab-verified,
+ * `../shared/reference/lab-secrets-ikev2.md`, `lab.md`):
+ * - one connection `backhaul-<profile>` per profile; only the vpn.data keys Backhaul owns change,
+ *   and only keys the installed plugin version knows are written (unknown keys fail activation);
+ * - secrets go to `nmcli … passwd-file /dev/fd/3` on a pipe. nmcli fills only what the plugin's auth
+ *   dialog lists: with nm-l2tp-auth-dialog the PSK travels on the pipe too; without it the PSK is
+ *   stored in the connection for the session only (written through `nmcli connection edit`'s
+ *   stdin, removed after disconnect). The L2TP plugin writes the PSK to
+ *   /etc/ipsec.d/ipsec.nm-l2tp.secrets while connected and deletes it on down;
+ * - IKEv2 takes certificates with an unencrypted key only: charon-nm's secrets can't be passed
+ *   headless. Its routes live in policy table 220, not on a device.
+ * - the active state is read from the full `nmcli -t connection show` (`-f VPN.VPN-STATE` is
+ *   rejected); a failed L2TP up leaves the plugin's charon retrying, so it is stopped before retrying.
+ */
+import type { CommandRunner } from '../os/command.js';
+import { defaultProposals } from './cipher-policy.js';
+import { diagnose, diagnosisError, nmcliReason, type Evidence } from './diagnosis.js';
+import {
+  TunnelError,
+  type ConnectOutcome,
+  type DriverLog,
+  type DriverResource,
+  type ProfileChange,
+  type ResourceJournal,
+  type TunnelDriver,
+  type TunnelProfile,
+  type TunnelStatus,
+} from './driver.js';
+import { compareVersions, nodeHostFiles, type HostFacts, type HostFiles } from './host-probe.js';
+import {
+  addMssClamp,
+  cleanUpCommonResource,
+  defaultPacing,
+  firstHost,
+  interfaceWithAddress,
+  interfaces,
+  isTunnelDevice,
+  journalCursor,
+  journalSince,
+  pollUntil,
+  removeMssClamp,
+  routeGet,
+  runOrFail,
+  type Pacing,
+} from './linux-net.js';
+import { computeTunnelMtu } from './mtu.js';
+import { assertCipherPolicy, verifyTunnel, type TunnelShape } from './tunnel-checks.js';
+
+export interface LinuxNmOptions {
+  readonly runner: CommandRunner;
+  readonly host: HostFacts;
+  readonly log?: DriverLog;
+  readonly pacing?: Pacing;
+  readonly files?: HostFiles;
+  /** `nmcli connection up` attempts when only NetworkManager's plugin timeout stopped it. Default 3. */
+  readonly connectAttempts?: number;
+}
+
+/** The NetworkManager connection Backhaul owns for a profile. */
+export function nmConnectionName(profile: string): string {
+  return `backhaul-${profile}`;
+}
+
+/** vpn.data keys network-manager-l2tp 1.20.x accepts (read from 1.20.8's nm-l2tp-service). */
+const L2TP_KEYS_1_20 = [
+  'gateway', 'user', 'domain', 'ephemeral-port', 'user-auth-type', 'user-ca', 'user-cert', 'user-key', 'user-certpass-flags',
+  'mtu', 'mru', 'mrru', 'refuse-eap', 'refuse-pap', 'refuse-chap', 'refuse-mschap', 'refuse-mschapv2', 'require-mppe',
+  'require-mppe-40', 'require-mppe-128', 'mppe-stateful', 'nobsdcomp', 'nodeflate', 'no-vj-comp', 'nopcomp', 'noaccomp',
+  'lcp-echo-failure', 'lcp-echo-interval', 'unit', 'machine-auth-type', 'machine-ca', 'machine-cert', 'machine-key',
+  'machine-certpass-flags', 'ipsec-enabled', 'ipsec-remote-id', 'ipsec-gateway-id', 'ipsec-psk', 'ipsec-ike', 'ipsec-esp',
+  'ipsec-ikelifetime', 'ipsec-salifetime', 'ipsec-forceencaps', 'ipsec-ipcomp', 'ipsec-ikev2', 'ipsec-pfs', 'password-flags',
+  'ipsec-psk-flags',
+];
+/** Added in network-manager-l2tp 1.52.2 (NEWS): unknown to Debian 12's 1.20.8. */
+const L2TP_KEYS_1_52_2 = ['xl2tpd-max-retries', 'ipsec-group-name', 'ipcp-peer-ip'];
+
+/** The vpn.data keys the installed network-manager-l2tp accepts; an unknown version counts as 1.20. */
+export function knownL2tpKeys(version: string | undefined): ReadonlySet<string> {
+  const keys = [...L2TP_KEYS_1_20];
+  if (version !== undefined && compareVersions(version, '1.52.2') >= 0) keys.push(...L2TP_KEYS_1_52_2);
+  return new Set(keys);
+}
+
+/** vpn.data keys charon-nm 5.9 reads (strongSwan src/charon-nm/nm/nm_service.c). */
+const STRONGSWAN_KEYS = new Set([
+  'address', 'server-port', 'certificate', 'remote-identity', 'local-identity', 'method', 'cert-source', 'usercert', 'userkey',
+  'user', 'virtual', 'encap', 'ipcomp', 'proposal', 'ike', 'esp', 'remote-ts',
+]);
+
+/** Every key Backhaul may write: anything else in vpn.data is the user's and is kept as is. */
+const OWNED_L2TP = new Set([
+  'gateway', 'user', 'password-flags', 'ipsec-enabled', 'ipsec-psk', 'ipsec-psk-flags', 'machine-auth-type', 'machine-ca', 'machine-cert',
+  'machine-key', 'machine-certpass-flags', 'ipsec-ike', 'ipsec-esp', 'ipsec-remote-id', 'mtu', 'mru', 'lcp-echo-interval',
+  'lcp-echo-failure', 'refuse-pap', 'xl2tpd-max-retries',
+]);
+const OWNED_STRONGSWAN = new Set(['address', 'certificate', 'remote-identity', 'method', 'usercert', 'userkey', 'virtual', 'encap', 'ipcomp', 'proposal', 'ike', 'esp', 'remote-ts']);
+
+/** NOT_SAVED: NetworkManager asks for the secret on every connect and never stores it. */
+const NOT_SAVED = '2';
+const NOT_REQUIRED = '4';
+
+/** The L2TP MTU assuming NAT-T (unknown until connected): never too large. */
+export function l2tpMtu(profile: TunnelProfile): number {
+  return profile.mtu ?? computeTunnelMtu({ type: 'l2tp', espProposals: profile.espProposals ?? defaultProposals.l2tp.esp, natTraversal: true });
+}
+
+/**
+ * The vpn.data Backhaul wants for a profile, before filtering by what the plugin knows. Secrets
+ * are never part of it.
+ */
+export function desiredVpnData(profile: TunnelProfile, host: Pick<HostFacts, 'nmL2tpAuthDialog'>): Map<string, string> {
+  const auth = profile.auth;
+  if (auth === undefined) throw new TypeError(`profile ${profile.name} has no auth`);
+  const gateway = profile.gateways[0] ?? '';
+  const data = new Map<string, string>();
+  if (profile.type === 'l2tp') {
+    data.set('gateway', gateway);
+    if (auth.username !== undefined) data.set('user', auth.username);
+    data.set('password-flags', auth.password === undefined ? NOT_REQUIRED : NOT_SAVED);
+    data.set('ipsec-enabled', 'yes');
+    if (auth.method === 'psk') {
+      data.set('ipsec-psk-flags', host.nmL2tpAuthDialog ? NOT_SAVED : '0');
+    } else {
+      data.set('machine-auth-type', 'tls');
+      data.set('machine-cert', auth.certificate);
+      data.set('machine-key', auth.keyPath);
+      if (auth.ca !== undefined) data.set('machine-ca', auth.ca);
+      data.set('machine-certpass-flags', NOT_REQUIRED);
+    }
+    if (auth.remoteId !== undefined) data.set('ipsec-remote-id', auth.remoteId);
+    data.set('ipsec-ike', `${(profile.ikeProposals ?? defaultProposals.l2tp.ike).join(',')}!`);
+    data.set('ipsec-esp', `${(profile.espProposals ?? defaultProposals.l2tp.esp).join(',')}!`);
+    const mtu = String(l2tpMtu(profile));
+    data.set('mtu', mtu);
+    data.set('mru', mtu);
+    data.set('refuse-pap', 'yes');
+    const keepalive = profile.keepalive ?? { intervalSeconds: 30, failures: 4 };
+    data.set('lcp-echo-interval', String(keepalive.intervalSeconds));
+    data.set('lcp-echo-failure', String(keepalive.failures));
+    data.set('xl2tpd-max-retries', '5');
+    return data;
+  }
+  if (auth.method !== 'certificate') throw new TypeError('IKEv2 through NetworkManager takes certificates only');
+  data.set('address', gateway);
+  if (auth.ca !== undefined) data.set('certificate', auth.ca);
+  if (auth.remoteId !== undefined) data.set('remote-identity', auth.remoteId);
+  data.set('method', 'key');
+  data.set('usercert', auth.certificate);
+  data.set('userkey', auth.keyPath);
+  data.set('virtual', 'yes');
+  data.set('encap', 'no');
+  data.set('ipcomp', 'no');
+  data.set('proposal', 'yes');
+  data.set('ike', (profile.ikeProposals ?? defaultProposals.ikev2.ike).join(';'));
+  data.set('esp', (profile.espProposals ?? defaultProposals.ikev2.esp).join(';'));
+  if (!profile.fullTunnel && profile.routes.length > 0) data.set('remote-ts', profile.routes.join(';'));
+  return data;
+}
+
+/** `key=value, key=value` for nmcli, with `\` and `,` in values escaped. */
+export function formatVpnData(data: ReadonlyMap<string, string>): string {
+  return [...data].map(([key, value]) => `${key}=${value.replaceAll('\\', '\\\\').replaceAll(',', '\\,')}`).join(', ');
+}
+
+/** Parses nmcli's `vpn.data` rendering (`key = value, key = value`, `\,` inside values). */
+export function parseVpnData(text: string): Map<string, string> {
+  const data = new Map<string, string>();
+  for (const item of text.split(/(?<!\\), /)) {
+    const at = item.indexOf(' = ');
+    if (at < 0) continue;
+    data.set(item.slice(0, at).trim(), item.slice(at + 3).replace(/\\(.)/g, '$1'));
+  }
+  return data;
+}
+
+/** `nmcli -t` output as a map: `key:value` lines, `\:` and `\\` unescaped. */
+export function parseTerse(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const match = /^([^:]+):(.*)$/.exec(line);
+    if (match?.[1] === undefined) continue;
+    fields.set(match[1], (match[2] ?? '').replace(/\\:/g, ':'));
+  }
+  return fields;
+}
+
+/** One line of nmcli's passwd-file: `\` escaped, leading/trailing blanks protected. */
+export function passwdLine(key: string, value: string): string {
+  if (/[\r\n]/.test(value)) throw new TunnelError('tunnel.secret-format', `the ${key.split('.').pop() ?? key} contains a line break`, 'A VPN secret must be one line: remove the line break from the secret file.');
+  const escaped = value.replaceAll('\\', '\\\\').replace(/^\s/, (blank) => `\\${blank}`).replace(/\s$/, (blank) => `\\${blank}`);
+  return `vpn.secrets.${key}:${escaped}\n`;
+}
+
+const JOURNAL_IDS = ['NetworkManager', 'nm-l2tp-service', 'charon', 'charon-nm', 'ipsec_starter', 'pppd', 'xl2tpd'];
+const NM_L2TP_SECRETS = '/etc/ipsec.d/ipsec.nm-l2tp.secrets';
+
+/** What the driver found or brought up, for status and teardown. */
+interface ActiveTunnel {
+  /** The NetworkManager connection carrying it; undefined for a foreign tunnel found by its routes. */
+  readonly connection?: string;
+  readonly owned: boolean;
+  readonly pskStored: boolean;
+  readonly mssClamped: boolean;
+}
+
+export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
+  const { runner, host } = options;
+  const pacing = options.pacing ?? defaultPacing;
+  const files = options.files ?? nodeHostFiles;
+  const log = options.log ?? (() => undefined);
+  let active: ActiveTunnel | undefined;
+
+  const nmcli = (argv: readonly string[], signal: AbortSignal, extra: { timeoutMs?: number; pipes?: string[]; stdin?: string } = {}) =>
+    runner.run({ argv: ['nmcli', ...argv], okExitCodes: 'any', timeoutMs: extra.timeoutMs ?? 30_000, signal, ...(extra.pipes === undefined ? {} : { pipes: extra.pipes }), ...(extra.stdin === undefined ? {} : { stdin: extra.stdin }) });
+
+  /** The full `nmcli -t connection show` of a connection, or undefined when NM doesn't know it. */
+  const show = async (name: string, signal: AbortSignal): Promise<Map<string, string> | undefined> => {
+    const result = await nmcli(['-t', 'connection', 'show', 'id', name], signal);
+    return result.exitCode === 0 ? parseTerse(result.stdout) : undefined;
+  };
+
+  const statusOf = async (name: string, signal: AbortSignal): Promise<TunnelStatus> => {
+    const fields = await show(name, signal);
+    const vpnState = Number(/^(\d+)/.exec(fields?.get('VPN.VPN-STATE') ?? '')?.[1] ?? 0);
+    if (vpnState === 5) {
+      const address = fields?.get('IP4.ADDRESS[1]')?.split('/')[0];
+      if (address === undefined || address === '') return { state: 'up' };
+      const link = await interfaceWithAddress(runner, address, signal);
+      const base = { state: 'up' as const, localAddress: address };
+      return link === undefined || !isTunnelDevice(link.name) ? base : { ...base, interfaceName: link.name, mtu: link.mtu };
+    }
+    return { state: vpnState >= 1 && vpnState <= 4 ? 'connecting' : 'down' };
+  };
+
+  /** A tunnel that is already up: ours left active, or any tunnel the first split route uses. */
+  const findExisting = async (profile: TunnelProfile, signal: AbortSignal): Promise<ActiveTunnel | undefined> => {
+    const name = nmConnectionName(profile.name);
+    if ((await statusOf(name, signal)).state === 'up') return { connection: name, owned: false, pskStored: false, mssClamped: false };
+    const first = profile.routes[0];
+    if (first === undefined) return undefined;
+    const route = await routeGet(runner, firstHost(first), signal);
+    if (route !== undefined && (isTunnelDevice(route.dev) || route.table === '220')) return { owned: false, pskStored: false, mssClamped: false };
+    return undefined;
+  };
+
+  /** After a failed up: take it down and stop the L2TP plugin's charon, which keeps retrying. */
+  const settle = async (profile: TunnelProfile, signal: AbortSignal): Promise<void> => {
+    await nmcli(['-w', '20', 'connection', 'down', 'id', nmConnectionName(profile.name)], signal);
+    if (profile.type !== 'l2tp') return;
+    const starterPid = (await files.readText('/run/starter.charon.pid'))?.trim();
+    const starter = starterPid === undefined ? '' : ((await files.readText(`/proc/${starterPid}/cmdline`)) ?? '');
+    if (starter.includes('nm-l2tp-')) await runner.run({ argv: ['ipsec', 'stop'], okExitCodes: 'any', timeoutMs: 30_000, signal });
+    await pollUntil(async () => ((await files.exists('/run/starter.charon.pid')) ? undefined : true), 20_000, pacing, signal);
+  };
+
+  const storePsk = async (profile: TunnelProfile, psk: string, journal: ResourceJournal, signal: AbortSignal): Promise<void> => {
+    const name = nmConnectionName(profile.name);
+    await journal.acquire({ kind: 'nm-secret', id: name });
+    const escaped = psk.replaceAll('\\', '\\\\').replaceAll(',', '\\,');
+    const result = await nmcli(['connection', 'edit', 'id', name], signal, { stdin: `set vpn.secrets ipsec-psk=${escaped}\nsave persistent\nquit\n` });
+    if (result.exitCode !== 0) throw new TunnelError('tunnel.nm-secret', `profile ${profile.name}: NetworkManager did not store the PSK for this session`, 'Install network-manager-l2tp-gnome so the PSK can be passed on a pipe instead.');
+  };
+
+  const forgetPsk = async (name: string, signal: AbortSignal): Promise<void> => {
+    await nmcli(['connection', 'edit', 'id', name], signal, { stdin: 'remove vpn.secrets\nsave persistent\nquit\n' });
+  };
+
+  const shapeOf = (profile: TunnelProfile, status: TunnelStatus, signal: AbortSignal): TunnelShape => {
+    const expectedMtu = profile.type === 'l2tp'
+      ? l2tpMtu(profile)
+      : profile.mtu ?? computeTunnelMtu({ type: 'ikev2', espProposals: profile.espProposals ?? defaultProposals.ikev2.esp, natTraversal: true });
+    const device = profile.type === 'l2tp' ? status.interfaceName : undefined;
+    return {
+      ...(device === undefined ? {} : {
+        interfaceName: device,
+        applyMtu: async (mtu: number) => {
+          await runner.run({ argv: ['ip', 'link', 'set', 'dev', device, 'mtu', String(mtu)], timeoutMs: 10_000, signal });
+        },
+      }),
+      ...(status.localAddress === undefined ? {} : { localAddress: status.localAddress }),
+      expectedMtu,
+      kernelEsp: true,
+    };
+  };
+
+  const currentStatus = (profile: TunnelProfile, signal: AbortSignal): Promise<TunnelStatus> => {
+    if (active !== undefined && active.connection === undefined) return foreignStatus(runner, profile, signal);
+    return statusOf(active?.connection ?? nmConnectionName(profile.name), signal);
+  };
+
+  return {
+    name: 'linux-nm',
+
+    async ensureProfile(profile, signal, journal): Promise<ProfileChange> {
+      assertCipherPolicy(profile);
+      checkSupported(profile, host);
+      const name = nmConnectionName(profile.name);
+      const known = profile.type === 'l2tp' ? knownL2tpKeys(host.nmL2tpVersion) : STRONGSWAN_KEYS;
+      const wanted = desiredVpnData(profile, host);
+      for (const key of [...wanted.keys()].filter((key) => !known.has(key))) {
+        wanted.delete(key);
+        log('info', `network-manager-l2tp ${host.nmL2tpVersion ?? '(version unknown)'} does not know vpn.data ${key}; not written`);
+      }
+      const ipv4 = {
+        'ipv4.never-default': profile.fullTunnel ? 'no' : 'yes',
+        'ipv4.routes': profile.type === 'l2tp' && !profile.fullTunnel ? profile.routes.join(', ') : '',
+      };
+      const current = await nmcli(['-t', '-f', 'connection.id,vpn.service-type,vpn.data,ipv4.never-default,ipv4.routes', 'connection', 'show', 'id', name], signal);
+      const service = `org.freedesktop.NetworkManager.${profile.type === 'l2tp' ? 'l2tp' : 'strongswan'}`;
+      if (current.exitCode !== 0) {
+        const resource: DriverResource = { kind: 'nm-connection', id: name };
+        await journal.acquire(resource);
+        await runOrFail(runner, {
+          argv: ['nmcli', 'connection', 'add', 'type', 'vpn', 'con-name', name, 'vpn-type', profile.type === 'l2tp' ? 'l2tp' : 'strongswan',
+            'vpn.data', formatVpnData(wanted), 'ipv4.never-default', ipv4['ipv4.never-default'], 'ipv4.routes', ipv4['ipv4.routes'],
+            'ipv6.method', 'ignore', 'connection.autoconnect', 'no'],
+          timeoutMs: 30_000,
+          signal,
+        }, { code: 'tunnel.nm-profile', message: `profile ${profile.name}: NetworkManager refused the VPN connection`, hint: 'Run backhaul doctor: the VPN plugin may be missing or too old.' });
+        // The connection is meant to stay (the user sees it); only a half-done add needs cleaning up.
+        await journal.release(resource);
+        if (profile.type === 'l2tp' && profile.auth?.method === 'psk' && !host.nmL2tpAuthDialog) {
+          log('warn', 'network-manager-l2tp-gnome is not installed: the PSK is stored in the NetworkManager connection while connected and removed afterwards');
+        }
+        return 'created';
+      }
+      const fields = parseTerse(current.stdout);
+      if (fields.get('vpn.service-type') !== service) {
+        throw new TunnelError('tunnel.nm-profile', `NetworkManager already has a connection named ${name} of another VPN type`, `Delete or rename it (nmcli connection delete id ${name}); Backhaul recreates it.`);
+      }
+      const existing = parseVpnData(fields.get('vpn.data') ?? '');
+      const owned = profile.type === 'l2tp' ? OWNED_L2TP : OWNED_STRONGSWAN;
+      const merged = new Map([...existing].filter(([key]) => !owned.has(key)));
+      for (const [key, value] of wanted) merged.set(key, value);
+      const sameData = merged.size === existing.size && [...merged].every(([key, value]) => existing.get(key) === value);
+      const sameRoutes = normalizeRoutes(fields.get('ipv4.routes') ?? '') === normalizeRoutes(ipv4['ipv4.routes']);
+      const sameDefault = fields.get('ipv4.never-default') === ipv4['ipv4.never-default'];
+      if (sameData && sameRoutes && sameDefault) return 'unchanged';
+      await runOrFail(runner, {
+        argv: ['nmcli', 'connection', 'modify', 'id', name, 'vpn.data', formatVpnData(merged), 'ipv4.never-default', ipv4['ipv4.never-default'], 'ipv4.routes', ipv4['ipv4.routes']],
+        timeoutMs: 30_000,
+        signal,
+      }, { code: 'tunnel.nm-profile', message: `profile ${profile.name}: NetworkManager refused to update the VPN connection`, hint: 'Run backhaul doctor: the VPN plugin may be missing or too old.' });
+      return 'updated';
+    },
+
+    async connect(profile, signal, journal): Promise<ConnectOutcome> {
+      assertCipherPolicy(profile);
+      const existing = await findExisting(profile, signal);
+      if (existing !== undefined) {
+        active = existing;
+        const status = existing.connection === undefined ? await foreignStatus(runner, profile, signal) : await statusOf(existing.connection, signal);
+        log('info', `the ${profile.name} tunnel was already up${existing.connection === undefined ? '' : ` (${existing.connection})`}: using it and leaving it up`);
+        return { broughtUp: false, status };
+      }
+      const name = nmConnectionName(profile.name);
+      const auth = profile.auth;
+      const pipes: string[] = [];
+      let pskStored = false;
+      if (profile.type === 'l2tp' && auth !== undefined) {
+        let secrets = auth.password === undefined ? '' : passwdLine('password', auth.password);
+        if (auth.method === 'psk' && host.nmL2tpAuthDialog) secrets += passwdLine('ipsec-psk', auth.psk);
+        if (auth.method === 'psk' && !host.nmL2tpAuthDialog) {
+          await storePsk(profile, auth.psk, journal, signal);
+          pskStored = true;
+        }
+        if (secrets !== '') pipes.push(secrets);
+      }
+      const attempts = options.connectAttempts ?? 3;
+      for (let attempt = 1; ; attempt++) {
+        const cursor = await journalCursor(runner, signal);
+        const up = await nmcli(['-w', '90', 'connection', 'up', 'id', name, ...(pipes.length > 0 ? ['passwd-file', '/dev/fd/3'] : [])], signal, {
+          timeoutMs: 120_000,
+          ...(pipes.length > 0 ? { pipes } : {}),
+        });
+        signal.throwIfAborted();
+        if (up.exitCode === 0) break;
+        const reason = nmcliReason(up.stderr);
+        const evidence: Evidence = {
+          ...(up.exitCode === null ? {} : { nmcliExit: up.exitCode }),
+          ...(reason === undefined ? {} : { nmReason: reason }),
+          logLines: await journalSince(runner, cursor, JOURNAL_IDS, signal),
+        };
+        const diagnosis = diagnose(evidence);
+        await settle(profile, signal);
+        if (diagnosis.code === 'tunnel.nm-plugin-timeout' && attempt < attempts) {
+          log('warn', `NetworkManager's VPN plugin timed out (attempt ${attempt} of ${attempts}); trying again`);
+          continue;
+        }
+        if (pskStored) await forgetPsk(name, AbortSignal.timeout(30_000)).then(() => journal.release({ kind: 'nm-secret', id: name }));
+        throw diagnosisError(profile.name, diagnosis);
+      }
+      const status = await pollUntil(async () => {
+        const current = await statusOf(name, signal);
+        return current.state === 'up' && (profile.type !== 'l2tp' || current.interfaceName !== undefined) ? current : undefined;
+      }, 20_000, pacing, signal) ?? await statusOf(name, signal);
+      let mssClamped = false;
+      if (profile.mssClamp === true && status.interfaceName !== undefined) {
+        await addMssClamp(runner, journal, profile.name, status.interfaceName, signal);
+        mssClamped = true;
+      }
+      active = { connection: name, owned: true, pskStored, mssClamped };
+      return { broughtUp: true, status };
+    },
+
+    status: currentStatus,
+
+    async verify(profile, repositoryHost, signal): Promise<void> {
+      const status = await currentStatus(profile, signal);
+      const shape = shapeOf(profile, status, signal);
+      await verifyTunnel({ runner, profile, status, shape, repositoryHost, signal, log });
+    },
+
+    async disconnect(profile, signal, journal): Promise<void> {
+      const name = active?.connection ?? nmConnectionName(profile.name);
+      const before = await statusOf(name, signal);
+      if (active?.mssClamped === true) await removeMssClamp(runner, journal, profile.name, signal);
+      const down = await nmcli(['-w', '30', 'connection', 'down', 'id', name], signal, { timeoutMs: 45_000 });
+      if (down.exitCode !== 0 && down.exitCode !== 10) {
+        throw new TunnelError('tunnel.disconnect', `profile ${profile.name}: NetworkManager could not take ${name} down (nmcli exit ${down.exitCode ?? 'none'})`, `Take it down by hand: nmcli connection down id ${name}`);
+      }
+      // nmcli returns before pppd has exited and before the plugin removed its PSK file.
+      const device = before.interfaceName;
+      if (device !== undefined) {
+        const gone = await pollUntil(async () => ((await interfaces(runner, signal, device)).length === 0 ? true : undefined), 30_000, pacing, signal);
+        if (gone === undefined) log('warn', `${device} was still present 30 s after disconnecting`);
+      }
+      if (profile.type === 'l2tp') {
+        const removed = await pollUntil(async () => ((await files.exists(NM_L2TP_SECRETS)) ? undefined : true), 20_000, pacing, signal);
+        if (removed === undefined) log('warn', `${NM_L2TP_SECRETS} (the plugin's PSK file) was still present 20 s after disconnecting`);
+      }
+      if (active?.pskStored === true) {
+        await forgetPsk(name, signal);
+        await journal.release({ kind: 'nm-secret', id: name });
+      }
+      active = undefined;
+    },
+
+    async cleanUp(leftovers, signal): Promise<void> {
+      const name = nmConnectionName(leftovers.profile);
+      for (const resource of leftovers.resources) {
+        if (await cleanUpCommonResource(runner, resource, signal)) continue;
+        if (resource.kind === 'nm-secret') await forgetPsk(resource.id, signal);
+        if (resource.kind === 'nm-connection') await nmcli(['connection', 'delete', 'id', resource.id], signal);
+      }
+      if (leftovers.tunnelUp) await nmcli(['-w', '30', 'connection', 'down', 'id', name], signal, { timeoutMs: 45_000 });
+    },
+  };
+}
+
+/** Status of a tunnel we did not bring up, found by the route of the first split subnet. */
+async function foreignStatus(runner: CommandRunner, profile: TunnelProfile, signal: AbortSignal): Promise<TunnelStatus> {
+  const first = profile.routes[0];
+  const route = first === undefined ? undefined : await routeGet(runner, firstHost(first), signal);
+  if (route === undefined || !(isTunnelDevice(route.dev) || route.table === '220')) return { state: 'down' };
+  const [link] = route.dev !== undefined && isTunnelDevice(route.dev) ? await interfaces(runner, signal, route.dev) : [];
+  return {
+    state: 'up',
+    ...(link === undefined ? {} : { interfaceName: link.name, mtu: link.mtu }),
+    ...(route.prefsrc === undefined ? {} : { localAddress: route.prefsrc }),
+  };
+}
+
+function normalizeRoutes(text: string): string {
+  return text.split(',').map((item) => item.trim()).filter((item) => item !== '').sort().join(',');
+}
+
+/** What NetworkManager can't do headless, refused before anything is created. */
+function checkSupported(profile: TunnelProfile, host: HostFacts): void {
+  const auth = profile.auth;
+  if (auth === undefined) throw new TunnelError('tunnel.no-auth', `profile ${profile.name} has no auth settings`, 'Add auth: to the profile.');
+  if (profile.type === 'ikev2' && auth.method === 'psk') {
+    throw new TunnelError('tunnel.nm-ikev2-psk', `profile ${profile.name}: NetworkManager's strongSwan plugin can't be given a PSK headless`,
+      'Use certificate auth for IKEv2 (recommended), or set driver: linux-swan for this profile.');
+  }
+  if (auth.method === 'certificate' && /ENCRYPTED/.test(auth.key)) {
+    throw new TunnelError('tunnel.encrypted-key', `profile ${profile.name}: the private key ${auth.keyPath} is encrypted, and NetworkManager can't be given its passphrase headless`,
+      `Store it unencrypted, readable by root only: openssl pkey -in ${auth.keyPath} -out <new file>; chmod 600 <new file>.`);
+  }
+  if (profile.type === 'l2tp' && !host.networkManagerPlugins.includes('l2tp')) {
+    throw new TunnelError('tunnel.nm-plugin-missing', 'NetworkManager\'s L2TP plugin is not installed', 'Install it: sudo apt-get install -y network-manager-l2tp network-manager-l2tp-gnome');
+  }
+  if (profile.type === 'ikev2' && !host.networkManagerPlugins.includes('strongswan')) {
+    throw new TunnelError('tunnel.nm-plugin-missing', 'NetworkManager\'s strongSwan plugin is not installed', 'Install it: sudo apt-get install -y network-manager-strongswan strongswan-nm');
+  }
+}
