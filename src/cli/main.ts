@@ -115,7 +115,8 @@ export function buildProgram(io: { out: Output; err: Output }, setExit: (code: E
     .command('demo')
     .description('first run: create a demo job that backs up a sample folder to a local repository, and run it')
     .option('--json', 'print one JSON object per line instead of a progress bar')
-    .action(act((options: { json?: boolean }) => demoCommand(options, globals(), io)));
+    .option('--prepare', 'only create the demo config, sample folder and password file (what npm start does before the agent starts)')
+    .action(act((options: { json?: boolean; prepare?: boolean }) => demoCommand(options, globals(), io)));
 
   program.addOption(new Option('--debug', 'print stack traces of internal errors').hideHelp());
   return program;

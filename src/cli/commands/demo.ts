@@ -8,6 +8,8 @@ import { CliError, ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { formatBytes } from '../format.js';
 import type { Output } from '../run-view.js';
 import { runForeground } from './run.js';
+import { followRunViaAgent } from './remote.js';
+import { agentClient } from '../client.js';
 
 const DEMO_JOB = 'demo';
 
@@ -16,7 +18,7 @@ const DEMO_JOB = 'demo';
  * sample folder and a local restic repository under the state dir, then backs the folder up.
  * Every later run makes another snapshot — deduplicated, so it adds almost nothing — and says so.
  */
-export async function demoCommand(options: { json?: boolean }, global: GlobalOptions, io: { out: Output; err: Output }): Promise<ExitCodeValue> {
+export async function demoCommand(options: { json?: boolean; prepare?: boolean }, global: GlobalOptions, io: { out: Output; err: Output }): Promise<ExitCodeValue> {
   const paths = cliPaths(global);
   const layout = demoLayout(paths.stateDir);
   const say = (text: string) => { if (options.json !== true) io.out.write(`${text}\n`); };
@@ -33,6 +35,8 @@ export async function demoCommand(options: { json?: boolean }, global: GlobalOpt
     say(`  config      ${paths.configFile}`);
     say(`  repository  ${layout.repository}`);
   }
+
+  if (options.prepare === true) return ExitCode.ok;
 
   const ctx = await commandContext(global);
   let snapshotsBefore: number;
@@ -60,8 +64,11 @@ export async function demoCommand(options: { json?: boolean }, global: GlobalOpt
     await ctx.close();
   }
 
-  const { code, record } = await runForeground(DEMO_JOB, options, global, io, 'demo');
-  if (record.end === 'done' && record.summary !== undefined) {
+  // Through the agent when one runs (npm start starts one), else in this process.
+  const viaAgent = await agentClient(global).status().then(() => true, () => false);
+  if (viaAgent) say('Running the demo job through the agent…');
+  const { code, record } = viaAgent ? await followRunViaAgent(DEMO_JOB, options, global, io) : await runForeground(DEMO_JOB, options, global, io, 'demo');
+  if (record?.end === 'done' && record.summary !== undefined) {
     const s = record.summary;
     const count = snapshotsBefore + 1;
     if (snapshotsBefore > 0) {

@@ -42,6 +42,11 @@ async function askCancel(io: Io): Promise<boolean> {
 
 /** `backhaul run JOB` through the agent: starts it, then follows its progress until it ends. */
 export async function runViaAgent(job: string, options: { json?: boolean }, global: GlobalOptions, io: Io): Promise<ExitCodeValue> {
+  return (await followRunViaAgent(job, options, global, io)).code;
+}
+
+/** Starts `job` on the agent and follows it; returns the exit code and, unless detached, the record. */
+export async function followRunViaAgent(job: string, options: { json?: boolean }, global: GlobalOptions, io: Io): Promise<{ code: ExitCodeValue; record?: SessionRecord }> {
   const client = agentClient(global);
   const tunnel = ((await client.jobs()).find((j) => j.name === job)?.profile ?? 'direct') !== 'direct';
   const view = options.json === true ? jsonView(io.out) : humanView(io.out, io.err, { tunnel });
@@ -103,9 +108,9 @@ export async function runViaAgent(job: string, options: { json?: boolean }, glob
     const found = await client.run(sessionId).catch(() => undefined);
     if (found !== undefined && 'end' in found) record = found;
   }
-  if (record === undefined) return watch.detached ? ExitCode.ok : ExitCode.failed;
+  if (record === undefined) return { code: watch.detached ? ExitCode.ok : ExitCode.failed };
   if (options.json !== true) (record.end === 'done' ? io.out : io.err).write(`${describeRecord(record).join('\n')}\n`);
-  return exitCodeFor(record);
+  return { code: exitCodeFor(record), record };
 }
 
 /** `backhaul status`: the agent, live sessions, jobs, health. */
