@@ -148,6 +148,41 @@ const engine = z.enum(['restic', 'rsync'], {
     issue.input === undefined ? 'required' : `must be restic or rsync, got ${showValue(issue.input)}`,
 });
 
+const loginName = z
+  .string({ error: expecting('a user name on the SSH host') })
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, {
+    error: (issue) => `must be a user name (letters, digits, ".", "_", "-"), got ${showValue(issue.input)}`,
+  });
+
+/** An ssh private key: a file reference only (ssh reads the file itself; a keychain entry has no path). */
+const sshIdentity = SecretRefSchema.check((ctx) => {
+  if (ctx.value.kind !== 'file') {
+    ctx.issues.push({
+      code: 'custom',
+      message: 'must be file:/path to the private key; keychain: is not supported for ssh keys',
+      input: '[secret]',
+      params: { secret: true },
+    });
+  }
+});
+
+/** Where an rsync job copies to: an SSH host, checked against a known_hosts file. */
+export const SshSchema = z.strictObject({
+  host: z.string({ error: expecting('a host name or IP address') }).refine(isHostOrIp, {
+    error: (issue) => `must be a host name or IP address (no port, no user@), got ${showValue(issue.input)}`,
+  }),
+  port: intRange(1, 65535).default(22),
+  user: loginName,
+  identity: sshIdentity,
+  knownHosts: absolutePath.exactOptional(),
+});
+
+/** rsync's timeouts, in whole seconds. */
+export const RsyncTimeoutsSchema = z.strictObject({
+  ioSeconds: intRange(5, 86_400).default(300),
+  connectSeconds: intRange(1, 600).default(30),
+});
+
 /** One backup job, as written in the file (before `bandwidthLimit` is normalised). */
 export const JobObjectSchema = z.strictObject({
   engine: engine.default('restic'),
@@ -162,6 +197,12 @@ export const JobObjectSchema = z.strictObject({
   profile: nonEmptyString(`"${DIRECT_PROFILE}" or the name of a profile`).default(DIRECT_PROFILE),
   streams: intRange(1, 32).default(4),
   bandwidthLimit: rate.exactOptional(),
+  /** rsync only: the SSH host the destination (`repository`) lives on. */
+  ssh: SshSchema.exactOptional(),
+  /** rsync only: delete on the destination what is gone from the sources. */
+  mirror: z.boolean({ error: expecting('true or false') }).exactOptional(),
+  /** rsync only. */
+  timeouts: RsyncTimeoutsSchema.exactOptional(),
 });
 
 /** A job with defaults applied; `uploadLimitKiBps` is absent when uploads are unlimited. */
@@ -265,6 +306,7 @@ export const ProfileSchema = z.strictObject({
 
 export const SettingsSchema = z.strictObject({
   resticPath: absolutePath.exactOptional(),
+  rsyncPath: absolutePath.exactOptional(),
 });
 
 /** Top-level collections may be written as an empty key (`jobs:` with everything commented out). */
@@ -350,6 +392,14 @@ function crossFieldChecks(config: unknown, ctx: z.core.$RefinementCtx): void {
         message: 'required for restic jobs: a reference to the repository password (file:/path or keychain:name)',
       });
     }
+    if (jobEngine === 'rsync') rsyncJobChecks(name, job, ctx);
+    if (jobEngine === 'restic') {
+      for (const key of RSYNC_ONLY_KEYS) {
+        if (key in job) {
+          ctx.addIssue({ code: 'custom', path: ['jobs', name, key], message: 'only for rsync jobs (engine: rsync); remove it', params: { at: 'key' } });
+        }
+      }
+    }
   }
   for (const [name, profile] of profiles) {
     if (!isRecord(profile)) continue;
@@ -362,6 +412,35 @@ function crossFieldChecks(config: unknown, ctx: z.core.$RefinementCtx): void {
           'fullTunnel: true sends all traffic through the tunnel, so split routes make no sense; remove routes or set fullTunnel: false',
       });
     }
+  }
+}
+
+const RSYNC_ONLY_KEYS = ['ssh', 'mirror', 'timeouts'] as const;
+
+/** An rsync job needs an ssh block, no password, and an absolute destination path on the host. */
+function rsyncJobChecks(name: string, job: Record<string, unknown>, ctx: z.core.$RefinementCtx): void {
+  if (!('ssh' in job)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['jobs', name, 'ssh'],
+      message: 'required for rsync jobs: the SSH host to copy to, e.g. { host: nas.example.com, user: backup, identity: file:/home/me/.ssh/backhaul }',
+    });
+  }
+  if ('password' in job) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['jobs', name, 'password'],
+      message: 'rsync jobs have no repository password (ssh authenticates with ssh.identity); remove it',
+      params: { at: 'key' },
+    });
+  }
+  const repository = job['repository'];
+  if (typeof repository === 'string' && repository !== '' && !repository.startsWith('/')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['jobs', name, 'repository'],
+      message: `for rsync jobs: the destination directory on the SSH host, an absolute path such as /srv/backup/laptop, got ${showValue(repository)}`,
+    });
   }
 }
 
@@ -387,6 +466,8 @@ export function validKeysAt(path: readonly PropertyKey[], data: unknown): readon
   if (path.length === 0) return Object.keys(ConfigObjectSchema.shape);
   if (path.length === 1 && first === 'settings') return Object.keys(SettingsSchema.shape);
   if (path.length === 2 && first === 'jobs') return Object.keys(JobObjectSchema.shape);
+  if (path.length === 3 && first === 'jobs' && third === 'ssh') return Object.keys(SshSchema.shape);
+  if (path.length === 3 && first === 'jobs' && third === 'timeouts') return Object.keys(RsyncTimeoutsSchema.shape);
   if (path.length === 2 && first === 'profiles') return Object.keys(ProfileSchema.shape);
   if (path.length === 3 && first === 'profiles' && third === 'auth') {
     let node: unknown = data;

@@ -24,10 +24,11 @@ export function renderConfigYaml(config: ConfigInput, options: { readonly header
 }
 
 function jobToInput(job: JobConfig): JobInput {
-  const { uploadLimitKiBps, password, ...rest } = job;
+  const { uploadLimitKiBps, password, ssh, ...rest } = job;
   return {
     ...rest,
     ...(password === undefined ? {} : { password: formatSecretRef(password) }),
+    ...(ssh === undefined ? {} : { ssh: { ...ssh, identity: formatSecretRef(ssh.identity) } }),
     ...(uploadLimitKiBps === undefined ? {} : { bandwidthLimit: `${uploadLimitKiBps} KiB/s` }),
   };
 }

@@ -23,7 +23,12 @@ const VALID = {
       streams: 4,
       bandwidthLimit: '10 MiB/s',
     },
-    mirror: { engine: 'rsync', sources: ['/home/me'], repository: 'nas:/volume1/me' },
+    mirror: {
+      engine: 'rsync',
+      sources: ['/home/me'],
+      repository: '/volume1/me',
+      ssh: { host: 'nas', user: 'backup', identity: 'file:/home/me/.ssh/backhaul' },
+    },
   },
   profiles: {
     office: {

@@ -89,7 +89,12 @@ describe('defaults', () => {
       settings: { resticPath: '/usr/bin/restic' },
       jobs: {
         nightly: job({ engine: 'restic', excludes: ['*.tmp'], profile: 'office', streams: 8, bandwidthLimit: '20 Mbit/s' }),
-        mirror: { engine: 'rsync', sources: ['C:\\Users\\me\\Documents'], repository: 'backup@nas:/volume1/me' },
+        mirror: {
+          engine: 'rsync',
+          sources: ['C:\\Users\\me\\Documents'],
+          repository: '/volume1/me',
+          ssh: { host: 'nas', user: 'backup', identity: 'file:/home/me/.ssh/backhaul' },
+        },
       },
       profiles: {
         office: profile({
@@ -222,7 +227,9 @@ describe('secret references', () => {
 describe('validKeysAt', () => {
   it('lists the keys valid at each level', () => {
     expect(validKeysAt([], {})).toEqual(['version', 'settings', 'jobs', 'profiles']);
-    expect(validKeysAt(['settings'], {})).toEqual(['resticPath']);
+    expect(validKeysAt(['settings'], {})).toEqual(['resticPath', 'rsyncPath']);
+    expect(validKeysAt(['jobs', 'x', 'ssh'], {})).toEqual(['host', 'port', 'user', 'identity', 'knownHosts']);
+    expect(validKeysAt(['jobs', 'x', 'timeouts'], {})).toEqual(['ioSeconds', 'connectSeconds']);
     expect(validKeysAt(['jobs', 'x'], {})).toContain('streams');
     expect(validKeysAt(['profiles', 'x'], {})).toContain('fullTunnel');
     expect(validKeysAt(['profiles', 'x', 'auth'], { profiles: { x: { auth: { method: 'psk' } } } })).toEqual([
