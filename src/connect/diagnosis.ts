@@ -58,7 +58,7 @@ export const diagnosisTable: readonly DiagnosisRule[] = [
   // --- charon (IKE) -------------------------------------------------------------------------
   {
     code: 'tunnel.wrong-psk', source: 'log', match: /invalid HASH_V1 payload length, decryption failed\?|could not decrypt payloads/,
-    what: 'the gateway rejected the IPsec pre-shared key', cause: 'the pre-shared key does not match the gateway\'s (IKE phase 1 could not be decrypted)', action: CHECK_PSK,
+    what: 'the gateway rejected the IPsec pre-shared key', cause: 'the pre-shared key does not match the gateway\'s, IKE phase 1 could not be decrypted', action: CHECK_PSK,
   },
   {
     code: 'tunnel.wrong-psk', source: 'log', match: /tried \d+ shared keys? for .* but MAC mismatched/,
@@ -76,23 +76,23 @@ export const diagnosisTable: readonly DiagnosisRule[] = [
   },
   {
     code: 'tunnel.auth-rejected', source: 'log', match: /received AUTHENTICATION_FAILED notify|AUTH_FAILED\)? ?\]? *$|authentication of .* failed/,
-    what: 'the gateway rejected this machine\'s credentials', cause: 'the gateway does not accept this certificate (unknown CA, revoked or wrong identity) or the pre-shared key',
+    what: 'the gateway rejected this machine\'s credentials', cause: 'the gateway does not accept this certificate or pre-shared key: an unknown CA, a revoked certificate or a wrong identity',
     action: 'Check that auth.certificate was issued by a CA the gateway trusts (or that auth.psk matches), and that the gateway has a connection for this identity.',
   },
   {
     code: 'tunnel.certificate-file', source: 'log', match: /Loading (gateway|peer) certificate failed|Loading private key failed|Certificate is missing|opening '[^']+' failed: No such file|building CRED_(CERTIFICATE|PRIVATE_KEY) .* failed/,
-    what: 'a certificate or key file could not be loaded', cause: 'a path in auth (certificate, key or ca) is wrong, unreadable, or the key is encrypted',
+    what: 'a certificate or key file could not be loaded', cause: 'a path in auth — certificate, key or ca — is wrong or unreadable, or the key is encrypted',
     action: 'Check the auth.certificate, auth.key and auth.ca paths; the key must be an unencrypted PEM file readable by root (mode 0600).',
   },
   {
     code: 'tunnel.natt-blocked', source: 'log',
     match: (lines) => natDetected(lines) && sentFrom4500(lines) && !receivedOn4500(lines) && retransmitted(lines),
-    what: 'IKE got through, then the gateway stopped answering on UDP 4500', cause: 'this machine is behind NAT and UDP port 4500 (NAT traversal) is blocked on the way to the gateway',
+    what: 'IKE got through, then the gateway stopped answering on UDP 4500', cause: 'this machine is behind NAT and UDP port 4500, which NAT traversal needs, is blocked on the way to the gateway',
     action: 'Open UDP 4500 to the gateway in the local firewall/router (NAT traversal needs UDP 500 and 4500), or ask the network administrator to allow IPsec NAT-T.',
   },
   {
     code: 'tunnel.peer-timeout', source: 'log', match: (lines) => established(lines) && lines.some((line) => /giving up after \d+ retransmits|DPD.*(timeout|failed)|peer not responding/.test(line)),
-    what: 'the gateway stopped answering after the tunnel was up', cause: 'the connection to the gateway dropped (network change, gateway restart) and dead-peer detection gave up',
+    what: 'the gateway stopped answering after the tunnel was up', cause: 'the connection to the gateway dropped, e.g. a network change or a gateway restart, and dead-peer detection gave up',
     action: 'Check this machine\'s internet connection and the gateway; Backhaul reconnects on the next run.',
   },
   {
@@ -101,7 +101,7 @@ export const diagnosisTable: readonly DiagnosisRule[] = [
   },
   {
     code: 'tunnel.ike-port-busy', source: 'log', match: /unable to bind socket|could not open socket|charon already running|unable to create socket/,
-    what: 'the IPsec daemon could not start', cause: 'another IKE daemon (the system\'s strongSwan or libreswan) already uses UDP 500/4500',
+    what: 'the IPsec daemon could not start', cause: 'another IKE daemon, the system\'s strongSwan or libreswan, already uses UDP 500/4500',
     action: 'Stop the other IPsec service (systemctl stop strongswan-starter ipsec) or use a profile with driver: linux-nm.',
   },
   // --- pppd / xl2tpd (L2TP) --------------------------------------------------------------------
@@ -122,30 +122,30 @@ export const diagnosisTable: readonly DiagnosisRule[] = [
   },
   {
     code: 'tunnel.secrets-not-accepted', source: 'log', match: /final secrets request failed|failed to request VPN secrets|No agents were available for this request/,
-    what: 'NetworkManager did not get the VPN secrets', cause: 'nmcli could not hand the secrets to the VPN plugin (for L2TP with a PSK, network-manager-l2tp-gnome provides the list of secrets nmcli fills in)',
+    what: 'NetworkManager did not get the VPN secrets', cause: 'nmcli could not hand the secrets to the VPN plugin; for L2TP with a PSK it needs network-manager-l2tp-gnome, which lists the secrets nmcli fills in',
     action: 'Install network-manager-l2tp-gnome (sudo apt-get install -y network-manager-l2tp-gnome), or run backhaul doctor.',
   },
   {
     code: 'tunnel.nm-plugin-timeout', source: 'log', match: /failed to connect: 'Timeout was reached'/,
-    what: 'NetworkManager gave up waiting for its VPN plugin', cause: 'the IPsec negotiation took longer than NetworkManager allows (a busy or slow machine, or a gateway that does not answer)',
+    what: 'NetworkManager gave up waiting for its VPN plugin', cause: 'the IPsec negotiation took longer than NetworkManager allows: a busy machine, or a gateway that does not answer',
     action: 'Try again; if it keeps happening, check that the gateway answers (UDP 500/4500).',
   },
   // --- pppd exit status (pppd(8)) ----------------------------------------------------------------
   {
     code: 'tunnel.wrong-password', source: 'pppd-exit', match: 19,
-    what: 'the L2TP server rejected the user name or password', cause: 'pppd could not authenticate to the peer (exit 19)', action: 'Check auth.username and the password file auth.password points to.',
+    what: 'the L2TP server rejected the user name or password', cause: 'pppd could not authenticate to the peer, exit 19', action: 'Check auth.username and the password file auth.password points to.',
   },
   {
     code: 'tunnel.ppp-auth', source: 'pppd-exit', match: 11,
-    what: 'PPP authentication failed', cause: 'the peer refused to authenticate itself (pppd exit 11)', action: 'Check the L2TP server\'s PPP settings (it must authenticate with CHAP/MS-CHAPv2).',
+    what: 'PPP authentication failed', cause: 'the peer refused to authenticate itself, pppd exit 11', action: 'Check the L2TP server\'s PPP settings (it must authenticate with CHAP/MS-CHAPv2).',
   },
   {
     code: 'tunnel.ppp-negotiation', source: 'pppd-exit', match: 10,
-    what: 'PPP negotiation failed', cause: 'pppd and the L2TP server agreed on no link options (pppd exit 10)', action: 'Check MTU/MRU and authentication settings; the pppd log in the session log has details.',
+    what: 'PPP negotiation failed', cause: 'pppd and the L2TP server agreed on no link options, pppd exit 10', action: 'Check MTU/MRU and authentication settings; the pppd log in the session log has details.',
   },
   {
     code: 'tunnel.peer-timeout', source: 'pppd-exit', match: 15,
-    what: 'the L2TP server stopped answering', cause: 'PPP keepalive (LCP echo) got no answers (pppd exit 15)', action: 'Check the connection to the gateway; Backhaul reconnects on the next run.',
+    what: 'the L2TP server stopped answering', cause: 'PPP keepalive, LCP echo, got no answers: pppd exit 15', action: 'Check the connection to the gateway; Backhaul reconnects on the next run.',
   },
   {
     code: 'tunnel.no-kernel-l2tp', source: 'pppd-exit', match: 4,
@@ -153,7 +153,7 @@ export const diagnosisTable: readonly DiagnosisRule[] = [
   },
   {
     code: 'tunnel.l2tp-hangup', source: 'pppd-exit', match: 16,
-    what: 'the L2TP session was closed', cause: 'the L2TP tunnel below PPP went down (pppd exit 16)', action: 'Check the gateway\'s L2TP server log; try again.',
+    what: 'the L2TP session was closed', cause: 'the L2TP tunnel below PPP went down, pppd exit 16', action: 'Check the gateway\'s L2TP server log; try again.',
   },
   // --- NetworkManager VPN state reasons (nm-vpn-dbus-interface.h) -------------------------------
   {
@@ -175,7 +175,7 @@ export const diagnosisTable: readonly DiagnosisRule[] = [
   },
   {
     code: 'tunnel.vpn-config', source: 'nm-reason', match: /^The VPN service returned invalid configuration$/,
-    what: 'the gateway sent an unusable IP configuration', cause: 'no address was assigned (address pool exhausted or misconfigured)', action: 'Check the gateway\'s address pool for VPN clients.',
+    what: 'the gateway sent an unusable IP configuration', cause: 'no address was assigned: the address pool is exhausted or misconfigured', action: 'Check the gateway\'s address pool for VPN clients.',
   },
   {
     code: 'tunnel.base-network-down', source: 'nm-reason', match: /^The base network connection was interrupted$/,
@@ -196,7 +196,7 @@ export const diagnosisTable: readonly DiagnosisRule[] = [
   },
   {
     code: 'tunnel.bad-arguments', source: 'nmcli-exit', match: 2,
-    what: 'nmcli refused the request', cause: 'an invalid value in the profile (or a bug in Backhaul)', action: 'Run backhaul config validate; if the profile is valid, report the log.',
+    what: 'nmcli refused the request', cause: 'an invalid value in the profile, or a bug in Backhaul', action: 'Run backhaul config validate; if the profile is valid, report the log.',
   },
   {
     code: 'tunnel.vpn-failed', source: 'nmcli-exit', match: 4,
