@@ -112,6 +112,15 @@ function streamEvents(req: IncomingMessage, res: ServerResponse, backend: ApiBac
   res.on('error', close);
 }
 
+/** A path segment decoded, or a 400 for malformed percent-encoding (found by the fuzzer). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ApiProblem(400, 'api.bad-path', 'the path has malformed percent-encoding', 'Encode the session id with encodeURIComponent.');
+  }
+}
+
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, params: readonly string[]) => Promise<void> | void;
 
 /** The route table: method + path pattern → handler. Write routes are marked. */
@@ -134,8 +143,9 @@ function routes(backend: ApiBackend): { method: string; pattern: RegExp; handler
       method: 'GET',
       pattern: /^\/v1\/runs\/([^/]+)$/,
       handler: async (_q, res, _u, [id = '']) => {
-        const run = await backend.run(decodeURIComponent(id));
-        if (run === undefined) throw new ApiProblem(404, 'run.unknown', `there is no session "${decodeURIComponent(id).slice(0, 80)}"`, 'List sessions with GET /v1/status or /v1/history.');
+        const sessionId = decodeSegment(id);
+        const run = await backend.run(sessionId);
+        if (run === undefined) throw new ApiProblem(404, 'run.unknown', `there is no session "${sessionId.slice(0, 80)}"`, 'List sessions with GET /v1/status or /v1/history.');
         send(res, 200, run);
       },
     },
@@ -143,7 +153,7 @@ function routes(backend: ApiBackend): { method: string; pattern: RegExp; handler
       method: 'DELETE',
       pattern: /^\/v1\/runs\/([^/]+)$/,
       handler: (_q, res, _u, [id = '']) => {
-        const sessionId = decodeURIComponent(id);
+        const sessionId = decodeSegment(id);
         if (!backend.cancelRun(sessionId)) throw new ApiProblem(404, 'run.not-live', `session "${sessionId.slice(0, 80)}" is not running or queued`, 'It may have finished already: see GET /v1/history.');
         send(res, 202, { sessionId, cancelling: true });
       },
@@ -198,6 +208,8 @@ export function createApiHandler(backend: ApiBackend, guard: RequestGuard, fallb
         const params = route.pattern.exec(url.pathname)?.slice(1) ?? [];
         await route.handler(req, res, url, params);
       } catch (error) {
+        // Read and drop whatever body is left, so the client gets the answer instead of a reset.
+        req.resume();
         if (error instanceof ApiProblem) sendProblem(res, error);
         else if (isUserFacing(error)) sendProblem(res, new ApiProblem(error.code.startsWith('config.') ? 404 : 409, error.code, error.message, error.hint));
         else sendProblem(res, new ApiProblem(500, 'api.internal', 'internal error in the agent', 'This is a bug in Backhaul; the agent log has the details.'));
