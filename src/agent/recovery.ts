@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { DriverResource, TunnelDriver } from '../connect/driver.js';
 import { stopLeftoverProcess } from '../os/process.js';
 import type { SessionFailure } from './session/failures.js';
-import type { SessionRecord, SessionTrigger } from './session/history.js';
+import { phaseSeconds, type SessionRecord, type SessionTrigger } from './session/history.js';
 import type { JournalEntry, UnfinishedSession } from './session/journal.js';
 
 export interface RecoveryDeps {
@@ -78,14 +78,16 @@ function interruptedRecord(session: UnfinishedSession, now: Date, notes: readonl
   const states = session.entries.flatMap((e) => (e.kind === 'state' ? [{ state: e.state, at: e.at }] : []));
   const lastState = states.at(-1)?.state ?? 'preflight';
   const at = now.toISOString();
+  const allStates = [...states, { state: 'interrupted' as const, at }];
   return {
     id: session.sessionId,
     job: start?.job ?? 'unknown',
     trigger: (start?.trigger ?? 'api') as SessionTrigger,
     startedAt: start?.at ?? at,
     endedAt: at,
-    states: [...states, { state: 'interrupted', at }],
+    states: allStates,
     end: 'interrupted',
+    phaseSeconds: phaseSeconds(allStates),
     failure: {
       code: 'session.interrupted',
       message: `the agent stopped while this session was ${lastState}; what it left behind was cleaned up`,

@@ -25,6 +25,21 @@ export interface SessionRecord {
   readonly summary?: BackupSummary;
   /** Problems that did not change the outcome (e.g. a teardown that failed). */
   readonly notes: readonly SessionFailure[];
+  /** Seconds spent in each state (connecting, backing-up, …), for the UI and metrics. */
+  readonly phaseSeconds?: Readonly<Partial<Record<SessionState, number>>>;
+}
+
+/** Seconds in each state, from the transition timestamps (the end state itself takes none). */
+export function phaseSeconds(states: readonly { readonly state: SessionState | 'interrupted'; readonly at: string }[]): Partial<Record<SessionState, number>> {
+  const phases: Partial<Record<SessionState, number>> = {};
+  for (let i = 0; i + 1 < states.length; i++) {
+    const current = states[i];
+    const next = states[i + 1];
+    if (current === undefined || next === undefined || current.state === 'interrupted') continue;
+    const seconds = Math.max(0, (Date.parse(next.at) - Date.parse(current.at)) / 1000);
+    phases[current.state] = (phases[current.state] ?? 0) + seconds;
+  }
+  return phases;
 }
 
 export function historyFile(stateDir: string): string {

@@ -2,7 +2,7 @@ import { drainRun, type BackupEngine, type BackupEvent, type BackupRequest, type
 import type { ResourceJournal, TunnelDriver, TunnelProfile } from '../../connect/driver.js';
 import { repositoryEndpoint } from '../../backup/repository.js';
 import { backupFailure, toSessionFailure, type SessionFailure } from './failures.js';
-import type { SessionRecord, SessionTrigger } from './history.js';
+import { phaseSeconds, type SessionRecord, type SessionTrigger } from './history.js';
 import type { Journal, SessionEffect } from './journal.js';
 import { allowedNext, cancelledBy, isEndState, type EndState, type SessionState } from './states.js';
 
@@ -227,15 +227,17 @@ function buildRecord(input: {
   signal: AbortSignal;
 }): SessionRecord {
   const { outcome } = input;
+  const states = input.states.filter((s) => !isEndState(s.state) || s.state === input.end);
   const base = {
     id: input.sessionId,
     job: input.plan.job,
     trigger: input.plan.trigger,
     startedAt: input.startedAt,
     endedAt: input.endedAt,
-    states: input.states.filter((s) => !isEndState(s.state) || s.state === input.end),
+    states,
     end: input.end,
     notes: input.notes,
+    phaseSeconds: phaseSeconds(states),
   };
   switch (outcome.kind) {
     case 'success':

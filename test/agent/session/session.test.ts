@@ -116,6 +116,9 @@ describe('runSession', () => {
     expect(events.filter((e) => e.type === 'backup')).toHaveLength(1);
     expect(events.at(-1)?.type).toBe('end');
     expect(await readHistory(stateDir)).toEqual([record]);
+    // The fake clock ticks one second per reading: every phase took a whole, positive time.
+    expect(Object.keys(record.phaseSeconds ?? {})).toEqual(happyPath);
+    for (const seconds of Object.values(record.phaseSeconds ?? {})) expect(seconds).toBeGreaterThan(0);
   });
 
   it('leaves a tunnel up that the user had already connected', async () => {
