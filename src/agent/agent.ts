@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, readFile, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, chown, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { ConfigResponse, HealthItem, JobSummary, LogLine, StatusResponse } from '../api/types.js';
@@ -39,9 +39,16 @@ export interface AgentOptions {
 const emptyConfig: Config = { version: 1, settings: {}, jobs: {}, profiles: {} } as unknown as Config;
 const RECENT_LOG_LINES = 2000;
 
-/** Where the agent listens in a mode: the socket under the runtime dir (BACKHAUL_HOME/run in tests). */
-export function socketPath(paths: BackhaulPaths): string {
-  return join(paths.runtimeDir, 'agent.sock');
+/**
+ * Where the agent listens: a unix socket under the runtime dir (`/run/backhaul/agent.sock` in
+ * system mode, `$XDG_RUNTIME_DIR/backhaul/agent.sock` or `BACKHAUL_HOME/run/agent.sock` for a
+ * user), or on Windows a named pipe — `\\.\pipe\backhaul` for the service, and one per runtime dir
+ * for user agents so several instances never collide.
+ */
+export function socketPath(paths: BackhaulPaths, platform: NodeJS.Platform = process.platform, mode: 'user' | 'system' = 'user'): string {
+  if (platform !== 'win32') return join(paths.runtimeDir, 'agent.sock');
+  if (mode === 'system') return '\\\\.\\pipe\\backhaul';
+  return `\\\\.\\pipe\\backhaul-${createHash('sha256').update(paths.runtimeDir).digest('hex').slice(0, 16)}`;
 }
 
 /**
@@ -81,7 +88,7 @@ export class Agent {
   }
 
   get socket(): string {
-    return socketPath(this.options.paths);
+    return socketPath(this.options.paths, process.platform, this.options.mode);
   }
 
   async #start(): Promise<void> {
@@ -197,8 +204,29 @@ export class Agent {
     } finally {
       process.umask(umask);
     }
-    await chmod(path, this.options.mode === 'system' ? 0o660 : 0o600);
+    if (process.platform !== 'win32') {
+      await chmod(path, this.options.mode === 'system' ? 0o660 : 0o600);
+      if (this.options.mode === 'system') await this.#shareWithGroup(path);
+    }
     this.#socketServer = server;
+  }
+
+  /** System mode: members of the `backhaul` group may use the socket (the tray runs as a user). */
+  async #shareWithGroup(path: string): Promise<void> {
+    const groups = await readFile('/etc/group', 'utf8').catch(() => '');
+    const gid = Number(/^backhaul:[^:]*:(\d+):/m.exec(groups)?.[1] ?? NaN);
+    if (Number.isInteger(gid)) {
+      await chown(path, -1, gid);
+    } else {
+      this.health.set({
+        code: 'agent.no-group',
+        title: 'Only root can use the agent',
+        text: 'The system has no "backhaul" group, so the tray and the CLI of other users can\'t reach the agent socket.',
+        severity: 'warning',
+        badge: false,
+        since: new Date().toISOString(),
+      });
+    }
   }
 
   async #listenWeb(port: number): Promise<void> {
