@@ -40,7 +40,7 @@ import {
   type RouteSpec,
 } from './linux-net.js';
 import { computeTunnelMtu } from './mtu.js';
-import { pppLinkName, pppOptions, pppSecret, strongswanConf, swanctlConf, swanPaths, SWAN_CONN, xl2tpdConf, type SwanPaths } from './swan-config.js';
+import { pppLinkName, pppOptions, pppSecret, strongswanConf, swanctlConf, swanPaths, SWAN_CONN, USERSPACE_ESP_MTU, xl2tpdConf, type SwanPaths } from './swan-config.js';
 import { assertCipherPolicy, verifyTunnel, type TunnelShape } from './tunnel-checks.js';
 
 export interface LinuxSwanOptions {
@@ -192,8 +192,10 @@ export function createLinuxSwanDriver(options: LinuxSwanOptions): TunnelDriver {
 
   const l2tpMtu = (profile: TunnelProfile): number =>
     profile.mtu ?? computeTunnelMtu({ type: 'l2tp', espProposals: profile.espProposals ?? defaultProposals.l2tp.esp, natTraversal: true });
-  const ikev2Mtu = (profile: TunnelProfile, natTraversal: boolean): number =>
-    profile.mtu ?? computeTunnelMtu({ type: 'ikev2', espProposals: profile.espProposals ?? defaultProposals.ikev2.esp, natTraversal });
+  const ikev2Mtu = (profile: TunnelProfile, natTraversal: boolean): number => {
+    const computed = profile.mtu ?? computeTunnelMtu({ type: 'ikev2', espProposals: profile.espProposals ?? defaultProposals.ikev2.esp, natTraversal });
+    return userspace(profile) ? Math.min(computed, USERSPACE_ESP_MTU) : computed;
+  };
 
   /** pppd's interface, from its link pid file (`PID\nppp0\n`), once it has an IPv4 address. */
   const pppInterface = async (profile: TunnelProfile, signal: AbortSignal): Promise<{ name: string; local: string } | undefined> => {
@@ -239,9 +241,9 @@ export function createLinuxSwanDriver(options: LinuxSwanOptions): TunnelDriver {
       current.natTraversal = state.nat;
       if (state.vip !== undefined) current.localAddress = state.vip;
       if (userspace(profile)) {
+        // kernel-libipsec's TUN device (MTU fixed at USERSPACE_ESP_MTU). Its default queue of 500
+        // drops packets under load (shared/reference/host-lab.md pitfall 3).
         current.interfaceName = 'ipsec0';
-        const mtu = ikev2Mtu(profile, state.nat);
-        await runner.run({ argv: ['ip', 'link', 'set', 'dev', 'ipsec0', 'mtu', String(mtu)], timeoutMs: 10_000, signal });
         await runner.run({ argv: ['ip', 'link', 'set', 'dev', 'ipsec0', 'txqueuelen', '5000'], okExitCodes: 'any', timeoutMs: 10_000, signal });
       }
       return { state: 'up', ...optionalStatus(current) };

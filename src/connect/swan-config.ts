@@ -7,6 +7,13 @@
 import { defaultProposals } from './cipher-policy.js';
 import type { TunnelProfile } from './driver.js';
 
+/**
+ * strongSwan 5.9's kernel-libipsec creates its TUN device with MTU 1400 and reads packets into
+ * buffers of that size, with no setting to change it: larger packets never reach ESP (measured:
+ * with ipsec0 raised to 1438 only 1400-byte DF pings passed). Userspace ESP tunnels cap there.
+ */
+export const USERSPACE_ESP_MTU = 1400;
+
 /** The IKE and CHILD_SA name inside Backhaul's charon, and the xl2tpd LAC name. */
 export const SWAN_CONN = 'backhaul';
 
