@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, chown, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { ConfigResponse, HealthItem, JobSummary, LogLine, StatusResponse } from '../api/types.js';
@@ -34,6 +34,8 @@ export interface AgentOptions {
   readonly redactor?: SecretRedactor;
   /** restic's own retries are survived this long (default 15 min). */
   readonly networkGiveUpMs?: number;
+  /** Also write the metrics to this file (node_exporter's textfile collector), after every session. */
+  readonly metricsTextfile?: string;
 }
 
 const emptyConfig: Config = { version: 1, settings: {}, jobs: {}, profiles: {} } as unknown as Config;
@@ -106,6 +108,16 @@ export class Agent {
       saveRecord: (record) => appendHistory(paths.stateDir, record),
     });
     await this.#recover();
+    if (this.options.metricsTextfile !== undefined) {
+      const file = this.options.metricsTextfile;
+      const write = () => {
+        this.#writeMetricsTextfile(file).catch((error: unknown) => {
+          this.#logger.log('warn', 'could not write the metrics textfile', { file, error: String(error) });
+        });
+      };
+      this.bus.subscribe(({ event }) => { if (event.type === 'ended') write(); });
+      write();
+    }
     await this.#listenSocket();
     if (this.options.web !== undefined) await this.#listenWeb(this.options.web.port);
     this.#logger.log('info', 'agent started', { pid: process.pid, mode: this.options.mode, socket: this.socket, version: this.options.version });
@@ -209,6 +221,14 @@ export class Agent {
       if (this.options.mode === 'system') await this.#shareWithGroup(path);
     }
     this.#socketServer = server;
+  }
+
+  /** Atomically (write + rename), so node_exporter never reads half a file. */
+  async #writeMetricsTextfile(file: string): Promise<void> {
+    const text = await this.#backend().metrics();
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, text, { mode: 0o644 });
+    await rename(tmp, file);
   }
 
   /** System mode: members of the `backhaul` group may use the socket (the tray runs as a user). */

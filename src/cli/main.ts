@@ -81,7 +81,8 @@ export function buildProgram(io: { out: Output; err: Output }, setExit: (code: E
     .option('--web', 'also serve the web UI and the API on 127.0.0.1 (guarded by a token)')
     .option('--web-port <port>', 'port for --web (default: any free port)')
     .option('--concurrency <n>', 'sessions that may run at once (default 1: they share the tunnel)')
-    .action(act((options: { web?: boolean; webPort?: string; concurrency?: string }) => agentCommand(options, globals(), io)));
+    .option('--metrics-textfile <file>', "also write the metrics to <file> after every session (node_exporter's textfile collector)")
+    .action(act((options: { web?: boolean; webPort?: string; concurrency?: string; metricsTextfile?: string }) => agentCommand(options, globals(), io)));
 
   program
     .command('status')

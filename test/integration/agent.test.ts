@@ -81,7 +81,8 @@ function rawRequest(socketPath: string, method: string, path: string, body: stri
 describe('the agent', () => {
   it('runs a job and streams snapshot → states → progress → ended in order; a reconnecting client gets a snapshot again', async () => {
     const { home } = await prepareHome({ bandwidthLimit: '2 MiB/s' });
-    const agent = await launch(home);
+    const textfile = join(home, 'backhaul.prom');
+    const agent = await launch(home, ['--metrics-textfile', textfile]);
     let sessionId = '';
     let reconnected: AgentEvent[] = [];
     const events = await collectEvents(
@@ -114,6 +115,9 @@ describe('the agent', () => {
     expect(history.records.map((r) => r.id)).toEqual([sessionId]);
     const metrics = await agent.client.metrics();
     expect(metrics).toContain('backhaul_sessions_total{job="nightly",outcome="success"} 1');
+    // The textfile for node_exporter follows each session (written just after the ended event).
+    for (let i = 0; i < 50 && !(await readFile(textfile, 'utf8').catch(() => '')).includes('outcome="success"} 1'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await readFile(textfile, 'utf8')).toContain('backhaul_sessions_total{job="nightly",outcome="success"} 1');
   });
 
   it('refuses to start a job that is already running, naming the running session', async () => {

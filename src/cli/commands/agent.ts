@@ -7,6 +7,7 @@ export interface AgentCommandOptions {
   readonly web?: boolean;
   readonly webPort?: string;
   readonly concurrency?: string;
+  readonly metricsTextfile?: string;
 }
 
 /**
@@ -30,6 +31,7 @@ export async function agentCommand(options: AgentCommandOptions, global: GlobalO
     mode: global.system === true ? 'system' : 'user',
     version: await packageVersion(),
     concurrency,
+    ...(options.metricsTextfile === undefined ? {} : { metricsTextfile: options.metricsTextfile }),
     ...(options.web === true || options.webPort !== undefined ? { web: { port } } : {}),
   });
   io.out.write(`Backhaul agent ${process.pid} listening on ${agent.socket}\n`);
