@@ -307,3 +307,54 @@ describe('the CLI as a client', () => {
     expect(logs.out.text()).toContain('[nightly] session backing-up');
   });
 });
+
+describe('backhaul run through the agent on a terminal', () => {
+  /** Runs the CLI in a pseudo-terminal; types `answer` at the cancel question after Ctrl-C. */
+  async function runAndInterrupt(home: string, answer: string): Promise<{ output: string; exitCode: number }> {
+    const { spawn: spawnPty } = await import('@lydell/node-pty');
+    return new Promise((resolve) => {
+      const term = spawnPty(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'run', 'nightly'], {
+        cols: 120, rows: 30, cwd: join(import.meta.dirname, '..', '..'), env: { ...process.env, BACKHAUL_HOME: home },
+      });
+      let output = '';
+      let stage = 0;
+      term.onData((data) => {
+        output += data;
+        if (stage === 0 && output.includes('· backing up')) {
+          stage = 1;
+          term.write('\x03');
+        } else if (stage === 1 && output.includes('Cancel the backup too? [y/N]')) {
+          stage = 2;
+          term.write(`${answer}\r`);
+        }
+      });
+      const timer = setTimeout(() => { term.kill('SIGKILL'); }, 100_000);
+      term.onExit(({ exitCode }) => {
+        clearTimeout(timer);
+        setTimeout(() => { resolve({ output, exitCode }); }, 300);
+      });
+    });
+  }
+
+  it('Ctrl-C then "y" cancels the backup', async () => {
+    const { home } = await prepareHome({ bandwidthLimit: '1 MiB/s' });
+    const agent = await launch(home);
+    const { output, exitCode } = await runAndInterrupt(home, 'y');
+    expect(output).toContain('Cancelling the backup…');
+    expect(output).toContain('was cancelled by the user');
+    expect(exitCode).toBe(130);
+    expect((await agent.client.history()).records[0]).toMatchObject({ end: 'cancelled', cancelledBy: 'user' });
+  });
+
+  it('Ctrl-C then Enter only stops watching: the backup goes on and succeeds', async () => {
+    const { home } = await prepareHome({ bandwidthLimit: '2 MiB/s' });
+    const agent = await launch(home);
+    const { output, exitCode } = await runAndInterrupt(home, '');
+    expect(output).toContain('Stopped watching; the backup goes on.');
+    expect(exitCode).toBe(0);
+    const running = (await agent.client.status()).sessions;
+    expect(running.map((s) => s.job)).toEqual(['nightly']);
+    await collectEvents(agent, (event) => event.type === 'ended');
+    expect((await agent.client.history()).records[0]).toMatchObject({ end: 'done', result: 'success' });
+  });
+});
