@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { logFileFor } from '../../src/os/log.js';
 import { captureIo } from '../helpers/cli-io.js';
-import { resticBinariesForTests } from '../helpers/restic-versions.js';
+import { labRestics } from '../helpers/restic-lab.js';
 import { secretForms } from '../helpers/secret-forms.js';
 
 /** Every file under dir except the ones named, as text. */
@@ -33,8 +33,8 @@ afterEach(() => {
   else process.env.BACKHAUL_LOG_LEVEL = savedLevel;
 });
 
-describe.each(resticBinariesForTests())('backhaul run with restic $label', ({ path: restic, skip }) => {
-  it.skipIf(skip !== undefined)('backs up, records history, and never shows the password anywhere', async () => {
+describe.each(labRestics())('backhaul run with restic $label', ({ path: restic, skipReason }) => {
+  it.skipIf(skipReason !== undefined)('backs up, records history, and never shows the password anywhere', async () => {
     const home = await mkdtemp(join(tmpdir(), 'backhaul-e2e-'));
     const canary = `canary-${randomBytes(8).toString('hex')}`;
     const wrongCanary = `canary-${randomBytes(8).toString('hex')}`;

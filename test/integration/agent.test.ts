@@ -17,6 +17,7 @@ import { parseJournal } from '../../src/agent/session/journal.js';
 import { startAgent, writeJobConfig, type AgentUnderTest } from '../helpers/agent-process.js';
 import { captureIo } from '../helpers/cli-io.js';
 import { secretForms } from '../helpers/secret-forms.js';
+import { startRclone } from '../helpers/restic-lab.js';
 
 const started: AgentUnderTest[] = [];
 afterEach(async () => {
@@ -118,6 +119,27 @@ describe('the agent', () => {
     // The textfile for node_exporter follows each session (written just after the ended event).
     for (let i = 0; i < 50 && !(await readFile(textfile, 'utf8').catch(() => '')).includes('outcome="success"} 1'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(await readFile(textfile, 'utf8')).toContain('backhaul_sessions_total{job="nightly",outcome="success"} 1');
+  });
+
+  it('runs a job against rclone serve restic on 127.0.0.1, through the API', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'backhaul-agent-rclone-'));
+    const server = await startRclone(join(home, 'served'));
+    try {
+      await writeJobConfig(home, { name: 'nightly', data, repository: server.repo(`repo-${randomBytes(4).toString('hex')}`), password: 'rclone-pw-1234' });
+      const init = captureIo();
+      expect(await main(['--home', home, 'init', 'nightly'], init.io)).toBe(0);
+      const agent = await launch(home);
+      const events = await collectEvents(
+        agent,
+        (event) => event.type === 'ended',
+        (event) => { if (event.type === 'snapshot') void agent.client.startRun('nightly'); },
+      );
+      const ended = events.at(-1);
+      expect(ended?.type === 'ended' && ended.record).toMatchObject({ end: 'done', result: 'success' });
+      expect(events.some((e) => e.type === 'progress')).toBe(true);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('refuses to start a job that is already running, naming the running session', async () => {
