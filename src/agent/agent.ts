@@ -3,7 +3,6 @@ import { chmod, chown, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { ConfigResponse, HealthItem, JobSummary, LogLine, StatusResponse } from '../api/types.js';
-import { createDirectDriver } from '../connect/direct.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createCommandRunner, type CommandRunner } from '../os/command.js';
@@ -14,6 +13,7 @@ import { ApiProblem, createApiHandler, socketGuard, type ApiBackend } from './ap
 import { EventBus } from './event-bus.js';
 import { HealthRegistry } from './health.js';
 import { acquireInstanceLock } from './instance-lock.js';
+import { cleanupDrivers } from './cleanup-drivers.js';
 import { renderMetrics } from './metrics.js';
 import { recoverSession } from './recovery.js';
 import { findJob, newSessionId, runJob, type RunContext } from './run-job.js';
@@ -180,10 +180,11 @@ export class Agent {
   async #recover(): Promise<void> {
     const unfinished = await readUnfinishedSessions(this.options.paths.stateDir);
     const recovered: SessionRecord[] = [];
+    const driverFor = cleanupDrivers({ runner: this.#runner, stateDir: this.options.paths.stateDir });
     for (const session of unfinished) {
       const record = await recoverSession(session, {
         now: () => new Date(),
-        driverFor: (name) => (name === 'direct' ? createDirectDriver() : undefined),
+        driverFor,
         saveRecord: (r) => appendHistory(this.options.paths.stateDir, r),
         discardJournal: (s) => rm(s.file, { force: true }),
       });

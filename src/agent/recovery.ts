@@ -8,7 +8,7 @@ import type { JournalEntry, UnfinishedSession } from './session/journal.js';
 export interface RecoveryDeps {
   readonly now: () => Date;
   /** The driver that can clean up after a session of `driverName`, if this host has it. */
-  readonly driverFor: (driverName: string) => TunnelDriver | undefined;
+  readonly driverFor: (driverName: string) => Promise<TunnelDriver | undefined>;
   readonly saveRecord: (record: SessionRecord) => Promise<void>;
   /** Deletes the journal once its record is saved. */
   readonly discardJournal: (session: UnfinishedSession) => Promise<void>;
@@ -42,7 +42,7 @@ export async function recoverSession(session: UnfinishedSession, deps: RecoveryD
     tunnels.set(key, entry);
   }
   for (const leftover of tunnels.values()) {
-    const driver = deps.driverFor(leftover.driver);
+    const driver = await deps.driverFor(leftover.driver).catch(() => undefined);
     if (driver?.cleanUp === undefined) {
       notes.push({
         code: 'recovery.driver-unavailable',

@@ -39,7 +39,7 @@ describe('recoverSession', () => {
       ]),
       {
         now: () => new Date('2026-11-25T08:00:00.000Z'),
-        driverFor: (name) => (name === 'linux-swan' ? driver : undefined),
+        driverFor: (name) => Promise.resolve(name === 'linux-swan' ? driver : undefined),
         saveRecord: (r) => { saved.push(r); return Promise.resolve(); },
         discardJournal: (s) => { discarded.push(s.sessionId); return Promise.resolve(); },
       },
@@ -57,7 +57,7 @@ describe('recoverSession', () => {
     const dir = await mkdtemp(join(tmpdir(), 'backhaul-recover-'));
     const record = await recoverSession(session(dir, [{ effect: 'tunnel-up', driver: 'windows', profile: 'office' }]), {
       now: () => new Date(),
-      driverFor: () => undefined,
+      driverFor: () => Promise.resolve(undefined),
       saveRecord: () => Promise.resolve(),
       discardJournal: () => Promise.resolve(),
     });
@@ -70,7 +70,7 @@ describe('recoverSession', () => {
     // Our own pid with a made-up start time: alive, but not the process the journal recorded.
     const record = await recoverSession(session(dir, [{ effect: 'process', pid: process.pid, identity: 'linux-start:1' }]), {
       now: () => new Date(),
-      driverFor: () => undefined,
+      driverFor: () => Promise.resolve(undefined),
       saveRecord: () => Promise.resolve(),
       discardJournal: () => Promise.resolve(),
     });
