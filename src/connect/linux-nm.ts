@@ -222,8 +222,9 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
     return result.exitCode === 0 ? parseTerse(result.stdout) : undefined;
   };
 
-  const statusOf = async (name: string, signal: AbortSignal): Promise<TunnelStatus> => {
-    const fields = await show(name, signal);
+  const statusOf = async (name: string, signal: AbortSignal): Promise<TunnelStatus> => statusFrom(await show(name, signal), signal);
+
+  const statusFrom = async (fields: Map<string, string> | undefined, signal: AbortSignal): Promise<TunnelStatus> => {
     const vpnState = Number(/^(\d+)/.exec(fields?.get('VPN.VPN-STATE') ?? '')?.[1] ?? 0);
     if (vpnState === 5) {
       const address = fields?.get('IP4.ADDRESS[1]')?.split('/')[0];
@@ -236,9 +237,9 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
   };
 
   /** A tunnel that is already up: ours left active, or any tunnel the first split route uses. */
-  const findExisting = async (profile: TunnelProfile, signal: AbortSignal): Promise<ActiveTunnel | undefined> => {
+  const findExisting = async (profile: TunnelProfile, fields: Map<string, string> | undefined, signal: AbortSignal): Promise<ActiveTunnel | undefined> => {
     const name = nmConnectionName(profile.name);
-    if ((await statusOf(name, signal)).state === 'up') return { connection: name, owned: false, pskStored: false, mssClamped: false };
+    if ((await statusFrom(fields, signal)).state === 'up') return { connection: name, owned: false, pskStored: false, mssClamped: false };
     const first = profile.routes[0];
     if (first === undefined) return undefined;
     const route = await routeGet(runner, firstHost(first), signal);
@@ -246,14 +247,27 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
     return undefined;
   };
 
-  /** After a failed up: take it down and stop the L2TP plugin's charon, which keeps retrying. */
-  const settle = async (profile: TunnelProfile, signal: AbortSignal): Promise<void> => {
+  /**
+   * After a failed up: take it down and stop the L2TP plugin's charon, which keeps retrying
+   * (`keyingtries=%forever`). A plugin that gave up this way leaves its run dir and the PSK file
+   * behind (seen in the lab): both go, the PSK file only when no other L2TP VPN is active.
+   */
+  const settle = async (profile: TunnelProfile, uuid: string | undefined, signal: AbortSignal): Promise<void> => {
     await nmcli(['-w', '20', 'connection', 'down', 'id', nmConnectionName(profile.name)], signal);
     if (profile.type !== 'l2tp') return;
     const starterPid = (await files.readText('/run/starter.charon.pid'))?.trim();
     const starter = starterPid === undefined ? '' : ((await files.readText(`/proc/${starterPid}/cmdline`)) ?? '');
     if (starter.includes('nm-l2tp-')) await runner.run({ argv: ['ipsec', 'stop'], okExitCodes: 'any', timeoutMs: 30_000, signal });
     await pollUntil(async () => ((await files.exists('/run/starter.charon.pid')) ? undefined : true), 20_000, pacing, signal);
+    const leftovers = [...(uuid === undefined ? [] : [`/run/nm-l2tp-${uuid}`])];
+    const active = await nmcli(['-t', '-f', 'TYPE,DEVICE', 'connection', 'show', '--active'], signal);
+    const otherVpn = active.stdout.split('\n').some((line) => line.startsWith('vpn:'));
+    if (!otherVpn) leftovers.push(NM_L2TP_SECRETS);
+    const present = (await Promise.all(leftovers.map(async (path) => ((await files.exists(path)) ? path : undefined)))).filter((path) => path !== undefined);
+    if (present.length > 0) {
+      log('warn', `NetworkManager's L2TP plugin left ${present.join(' and ')} after the failed attempt; removing them`);
+      await runner.run({ argv: ['rm', '-rf', '--', ...present], okExitCodes: 'any', timeoutMs: 10_000, signal });
+    }
   };
 
   const storePsk = async (profile: TunnelProfile, psk: string, journal: ResourceJournal, signal: AbortSignal): Promise<void> => {
@@ -349,14 +363,15 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
 
     async connect(profile, signal, journal): Promise<ConnectOutcome> {
       assertCipherPolicy(profile);
-      const existing = await findExisting(profile, signal);
+      const name = nmConnectionName(profile.name);
+      const fields = await show(name, signal);
+      const existing = await findExisting(profile, fields, signal);
       if (existing !== undefined) {
         active = existing;
         const status = existing.connection === undefined ? await foreignStatus(runner, profile, signal) : await statusOf(existing.connection, signal);
         log('info', `the ${profile.name} tunnel was already up${existing.connection === undefined ? '' : ` (${existing.connection})`}: using it and leaving it up`);
         return { broughtUp: false, status };
       }
-      const name = nmConnectionName(profile.name);
       const auth = profile.auth;
       const pipes: string[] = [];
       let pskStored = false;
@@ -369,6 +384,7 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
         }
         if (secrets !== '') pipes.push(secrets);
       }
+      const uuid = fields?.get('connection.uuid');
       const attempts = options.connectAttempts ?? 3;
       for (let attempt = 1; ; attempt++) {
         const cursor = await journalCursor(runner, signal);
@@ -385,7 +401,7 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
           logLines: await journalSince(runner, cursor, JOURNAL_IDS, signal),
         };
         const diagnosis = diagnose(evidence);
-        await settle(profile, signal);
+        await settle(profile, uuid, signal);
         if (diagnosis.code === 'tunnel.nm-plugin-timeout' && attempt < attempts) {
           log('warn', `NetworkManager's VPN plugin timed out (attempt ${attempt} of ${attempts}); trying again`);
           continue;

@@ -229,7 +229,10 @@ export function createLinuxSwanDriver(options: LinuxSwanOptions): TunnelDriver {
     await rm(paths.swanctlConf, { force: true });
     await rm(paths.clientKey, { force: true });
     if (load.exitCode !== 0) {
-      throw new TunnelError('tunnel.swan-config', `profile ${profile.name}: strongSwan refused the generated configuration: ${load.stderr.trim().split('\n').pop() ?? ''}`, 'Check the profile\'s proposals, certificates and gateway; the session log has swanctl\'s output.');
+      // swanctl names the reason on the line of the item that failed; "opening directory" lines are noise.
+      const reasons = `${load.stdout}\n${load.stderr}`.split('\n').filter((line) => /failed|invalid|error/i.test(line) && !/opening directory/.test(line));
+      throw new TunnelError('tunnel.swan-config', `profile ${profile.name}: strongSwan refused the generated configuration: ${reasons.join('; ')}`,
+        'Check the profile\'s proposals, certificates and gateway; the session log has swanctl\'s output.');
     }
     const initiate = await swanctl(paths, ['--initiate', '--child', SWAN_CONN, '--ike', SWAN_CONN, '--timeout', '45'], signal, 60_000);
     signal.throwIfAborted();

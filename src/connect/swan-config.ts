@@ -113,7 +113,8 @@ export function swanctlConf(profile: TunnelProfile): string {
   const method = auth.method === 'psk' ? 'psk' : 'pubkey';
   const localId = auth.method === 'psk' && !l2tp && auth.username !== undefined ? `\n      id = ${quote(auth.username)}` : '';
   const remoteId = auth.remoteId ?? (l2tp ? undefined : profile.gateways[0]);
-  const remoteTs = l2tp ? 'dynamic[udp/1701]' : profile.fullTunnel || profile.routes.length === 0 ? '0.0.0.0/0' : profile.routes.join(',');
+  // Numeric protocol: "udp" needs /etc/protocols, which minimal systems (and containers) lack.
+  const remoteTs = l2tp ? 'dynamic[17/1701]' : profile.fullTunnel || profile.routes.length === 0 ? '0.0.0.0/0' : profile.routes.join(',');
   const lines = [
     '# Written by Backhaul for one session; removed once charon has loaded it.',
     'connections {',
@@ -134,7 +135,7 @@ export function swanctlConf(profile: TunnelProfile): string {
     '    children {',
     `      ${SWAN_CONN} {`,
     `        mode = ${l2tp ? 'transport' : 'tunnel'}`,
-    ...(l2tp ? ['        local_ts = dynamic[udp/1701]'] : []),
+    ...(l2tp ? ['        local_ts = dynamic[17/1701]'] : []),
     `        remote_ts = ${remoteTs}`,
     `        esp_proposals = ${esp}`,
     '        start_action = none',

@@ -130,6 +130,9 @@ const CURSOR = ['journalctl', '-n', '0', '--show-cursor', '--no-pager'];
 const JOURNAL = ['journalctl', '--no-pager', '-o', 'cat', '--after-cursor=s=763b167b;i=259',
   '-t', 'NetworkManager', '-t', 'nm-l2tp-service', '-t', 'charon', '-t', 'charon-nm', '-t', 'ipsec_starter', '-t', 'pppd', '-t', 'xl2tpd'];
 
+const UUID = '4c11c226-9a15-4580-9df5-e6896e22bbfa';
+const activeNoVpn: Expectation = { argv: ['nmcli', '-t', '-f', 'TYPE,DEVICE', 'connection', 'show', '--active'], reply: { stdout: '802-3-ethernet:c0\nloopback:lo\n' } };
+
 function upToActive(): Expectation[] {
   return [
     { argv: SHOW, reply: rec('nmcli_-t_connection_show_cloud-l2tp.inactive.txt') },
@@ -177,22 +180,32 @@ describe('linux-nm connect', () => {
   });
 
   it('wrong PSK: the journal tells it from an unreachable gateway; the plugin\'s charon is stopped', async () => {
-    const files = fakeFiles({ '/run/starter.charon.pid': '663\n', '/proc/663/cmdline': '/usr/lib/ipsec/starter\0--daemon\0charon\0--conf\0/run/nm-l2tp-4c11c226/ipsec.conf\0' });
+    const files = fakeFiles({
+      '/run/starter.charon.pid': '663\n',
+      '/proc/663/cmdline': `/usr/lib/ipsec/starter\0--daemon\0charon\0--conf\0/run/nm-l2tp-${UUID}/ipsec.conf\0`,
+      [`/run/nm-l2tp-${UUID}`]: '',
+      '/etc/ipsec.d/ipsec.nm-l2tp.secrets': ': PSK 0s…',
+    });
     const runner = new ReplayingCommandRunner([
       ...upToActive().slice(0, 3),
       { argv: UP, reply: rec('nmcli_-w_60_connection_up_cloud-l2tp.wrong-psk.txt') },
       { argv: JOURNAL, reply: journalCat('journalctl_NetworkManager_charon_pppd.wrong-psk.txt') },
       { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.not-active.txt') },
       { argv: ['ipsec', 'stop'], reply: { stdout: 'Stopping strongSwan IPsec...\n' } },
+      activeNoVpn,
+      // the plugin gave up and left its run dir and the PSK file (seen in the lab): removed
+      { argv: ['rm', '-rf', '--', `/run/nm-l2tp-${UUID}`, '/etc/ipsec.d/ipsec.nm-l2tp.secrets'], reply: {} },
     ]);
     const stop = runner.run.bind(runner);
     runner.run = async (spec) => {
       const result = await stop(spec);
       if (spec.argv[0] === 'ipsec') Reflect.deleteProperty(files.files, '/run/starter.charon.pid');
+      if (spec.argv[0] === 'rm') for (const path of spec.argv.slice(3)) Reflect.deleteProperty(files.files, path);
       return result;
     };
     const error = await driver(runner, files).connect(l2tpPsk, signal, recordingJournal()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TunnelError);
+    expect(files.files).not.toHaveProperty('/etc/ipsec.d/ipsec.nm-l2tp.secrets');
     expect(error).toMatchObject({
       code: 'tunnel.wrong-psk',
       message: "profile office: the gateway rejected the IPsec pre-shared key (likely cause: the pre-shared key does not match the gateway's, IKE phase 1 could not be decrypted)",
@@ -206,6 +219,7 @@ describe('linux-nm connect', () => {
       { argv: UP, reply: rec('nmcli_-w_60_connection_up_cloud-l2tp.wrong-password.txt') },
       { argv: JOURNAL, reply: journalCat('journalctl_NetworkManager_charon_pppd.wrong-password.txt') },
       { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.not-active.txt') },
+      activeNoVpn,
     ]);
     await expect(driver(runner).connect(l2tpPsk, signal, recordingJournal())).rejects.toMatchObject({
       code: 'tunnel.wrong-password',
@@ -221,6 +235,7 @@ describe('linux-nm connect', () => {
       { argv: UP, reply: { ...rec('nmcli_-w_60_connection_up_cloud-l2tp.unreachable-gateway.txt'), source: 'the exit of lab.md pitfall 2' } },
       { argv: JOURNAL, reply: { stdout: "vpn[0x5600,\"backhaul-office\"]: failed to connect: 'Timeout was reached'\n" } },
       { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.not-active.txt') },
+      activeNoVpn,
       ...upToActive().slice(2),
     ]);
     const outcome = await driver(runner).connect(l2tpPsk, signal, recordingJournal());

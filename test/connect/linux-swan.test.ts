@@ -43,8 +43,8 @@ connections {
     children {
       backhaul {
         mode = transport
-        local_ts = dynamic[udp/1701]
-        remote_ts = dynamic[udp/1701]
+        local_ts = dynamic[17/1701]
+        remote_ts = dynamic[17/1701]
         esp_proposals = aes256-sha256,aes128-sha256
         start_action = none
         dpd_action = clear

@@ -43,11 +43,13 @@ fi
 
 BASE=(
   systemd systemd-sysv libpam-systemd dbus udev kmod iproute2 iputils-ping procps psmisc util-linux
-  nftables openssl ca-certificates libstdc++6
-  strongswan-starter strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins
-  libstrongswan-standard-plugins libstrongswan-extra-plugins
+  netbase nftables openssl ca-certificates libstdc++6
+  strongswan-starter strongswan-charon strongswan-swanctl strongswan-pki libstrongswan-standard-plugins
   xl2tpd ppp network-manager network-manager-l2tp restic rclone
 )
+# No libcharon-extra-plugins: a desktop with network-manager-l2tp does not get them, and their
+# plugins (bypass-lan, forecast, …) make every charon start slower, which under emulation pushes
+# NetworkManager-l2tp past its wait for IPsec. The guest has kernel ESP: no userspace ESP needed.
 # The GTK-heavy plugin parts go in with apt (real dependency resolution) after the upgrade:
 # nm-l2tp-auth-dialog makes passwd-file work for the PSK, charon-nm is NM's IKEv2 backend.
 EXTRA=(network-manager-l2tp-gnome network-manager-strongswan strongswan-nm)
