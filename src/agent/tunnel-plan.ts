@@ -137,3 +137,33 @@ async function mustRead(key: string, path: string): Promise<void> {
     throw new TunnelPlanError('config.certificate-missing', `${key}: ${path} does not exist or can't be read`, `Check the path in ${key}.`);
   }
 }
+
+/** Host facts for a driver that only cleans up: no probe needed, every removal tolerates absence. */
+const cleanUpHost: HostFacts = {
+  platform: 'linux',
+  networkManagerRunning: true,
+  networkManagerPlugins: ['l2tp', 'strongswan'],
+  hasStrongSwan: true,
+  hasXl2tpd: true,
+  kernelEsp: true,
+  kernelL2tp: true,
+  userspaceEsp: true,
+  nmL2tpAuthDialog: true,
+};
+
+/**
+ * The driver that removes what a crashed session of `driverName` left (for crash recovery's
+ * `driverFor`): its `cleanUp` works from the journaled resources alone.
+ */
+export function driverForCleanUp(driverName: string, ctx: Pick<TunnelPlanContext, 'runner' | 'stateDir'>): TunnelDriver | undefined {
+  switch (driverName) {
+    case 'direct':
+      return createDirectDriver();
+    case 'linux-nm':
+      return createLinuxNmDriver({ runner: ctx.runner, host: cleanUpHost });
+    case 'linux-swan':
+      return createLinuxSwanDriver({ runner: ctx.runner, host: cleanUpHost, stateDir: ctx.stateDir });
+    default:
+      return undefined;
+  }
+}

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { planTunnel, TunnelPlanError } from '../../src/agent/tunnel-plan.js';
+import { driverForCleanUp, planTunnel, TunnelPlanError } from '../../src/agent/tunnel-plan.js';
 import { validateConfigData, type Config } from '../../src/config/schema.js';
 import { REDACTED, SecretRedactor } from '../../src/os/redact.js';
 import { labHost, PASSWORD, PSK } from '../connect/linux-fakes.js';
@@ -101,5 +101,19 @@ describe('planTunnel', () => {
   it('says which package is missing when the host has no client for the type', async () => {
     const ctx = { ...context(config({})), probe: () => Promise.resolve({ ...labHost, networkManagerRunning: false, hasStrongSwan: false }) };
     await expect(planTunnel(ctx, 'nightly', 'office')).rejects.toMatchObject({ code: 'tunnel.driver-unavailable', hint: expect.stringContaining('network-manager-l2tp') as unknown });
+  });
+});
+
+describe('driverForCleanUp', () => {
+  it('gives crash recovery a driver for each Linux driver name, and none for unknown ones', async () => {
+    const runner = new ReplayingCommandRunner([
+      { argv: ['ip', 'route', 'del', '10.99.0.0/24', 'dev', 'ppp0'], reply: {} },
+      { argv: ['nmcli', '-w', '30', 'connection', 'down', 'id', 'backhaul-office'], reply: {} },
+    ]);
+    const nm = driverForCleanUp('linux-nm', { runner, stateDir: dir });
+    await nm?.cleanUp?.({ profile: 'office', tunnelUp: true, resources: [{ kind: 'route', id: '10.99.0.0/24 dev ppp0' }] }, new AbortController().signal);
+    runner.assertDone();
+    expect(driverForCleanUp('linux-swan', { runner, stateDir: dir })?.name).toBe('linux-swan');
+    expect(driverForCleanUp('windows', { runner, stateDir: dir })).toBeUndefined();
   });
 });
