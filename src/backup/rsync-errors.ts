@@ -5,9 +5,9 @@
  *
  * Exit codes from rsync.1 "EXIT VALUES" (shared/reference/rsync.md). Over ssh, a failing ssh shows
  * up as 255 (ssh's own code, rsync passes it on) or 12 (rsync saw the connection close): measured
- * with rsync 3.5.0 and OpenSSH 9.2 (test/fixtures/rsync/): an unknown host key gives 255 from ssh
- * and 12 from rsync, a refused connection 255, a missing remote rsync 12. So ssh's own words decide
- * before the code does. 23/24 mean some files were not copied: a warning, never retried.
+ * with rsync 3.5.0 and OpenSSH 9.2 (test/fixtures/rsync/): an unknown host key gave 12, a changed
+ * one 255, a refused connection 255 in one recording and 12 in the next (rsync sees the pipe close
+ * before or after ssh exits), a missing remote rsync 12. So ssh's own words decide before the code. 23/24 mean some files were not copied: a warning, never retried.
  */
 import type { BackupFailureClass, BackupFailureDetail } from './engine.js';
 
