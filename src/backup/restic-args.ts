@@ -92,3 +92,28 @@ export function snapshotsArgv(binary: string, args: ResticRepoArgs): readonly st
 export function unlockArgv(binary: string, args: ResticRepoArgs): readonly string[] {
   return [binary, ...globalArgs(args), 'unlock'];
 }
+
+/**
+ * A path as a literal `--include` pattern: restic matches include/exclude patterns per path
+ * component with Go's filepath.Match, where `*`, `?`, `[` and `\` are special and a backslash
+ * escapes the next character (on Unix). Verified with 0.14 and 0.18 (restore-include.txt).
+ */
+export function literalPattern(path: string): string {
+  return path.replace(/[*?[\\]/g, (c) => `\\${c}`);
+}
+
+/**
+ * `restic <global> ls SNAPSHOT DIR`: the directory itself and its direct children (restic lists a
+ * given directory one level deep unless --recursive), one JSON object per line after the snapshot.
+ */
+export function lsArgv(binary: string, args: ResticRepoArgs, snapshotId: string, dir: string): readonly string[] {
+  return [binary, ...globalArgs(args), 'ls', snapshotId, dir];
+}
+
+/**
+ * `restic <global> restore SNAPSHOT --target DIR --include P…`: the selected paths (a directory
+ * brings its contents) restored under DIR with their full original paths.
+ */
+export function restoreArgv(binary: string, args: ResticRepoArgs, snapshotId: string, target: string, paths: readonly string[]): readonly string[] {
+  return [binary, ...globalArgs(args), 'restore', snapshotId, '--target', target, ...paths.flatMap((p) => ['--include', literalPattern(p)])];
+}

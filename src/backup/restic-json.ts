@@ -285,21 +285,92 @@ export function parseSnapshots(stdout: string): readonly ResticSnapshot[] | unde
   const snapshots: ResticSnapshot[] = [];
   for (const entry of value as unknown[]) {
     if (typeof entry !== 'object' || entry === null) continue;
-    const obj = entry as JsonObject;
-    const id = str(obj, 'id');
-    if (id === undefined || id === '') continue;
-    const username = str(obj, 'username');
-    const summary = snapshotSummary(obj['summary'], id);
-    snapshots.push({
-      id,
-      shortId: str(obj, 'short_id') ?? id.slice(0, 8),
-      time: str(obj, 'time') ?? '',
-      paths: strings(obj, 'paths'),
-      hostname: str(obj, 'hostname') ?? '',
-      ...(username !== undefined ? { username } : {}),
-      tags: strings(obj, 'tags'),
-      ...(summary !== undefined ? { summary } : {}),
-    });
+    const snapshot = toSnapshot(entry as JsonObject);
+    if (snapshot !== undefined) snapshots.push(snapshot);
   }
   return snapshots;
+}
+
+/** One snapshot object as `snapshots --json` and `ls --json` print it; undefined without an id. */
+function toSnapshot(obj: JsonObject): ResticSnapshot | undefined {
+  const id = str(obj, 'id');
+  if (id === undefined || id === '') return undefined;
+  const username = str(obj, 'username');
+  const summary = snapshotSummary(obj['summary'], id);
+  return {
+    id,
+    shortId: str(obj, 'short_id') ?? id.slice(0, 8),
+    time: str(obj, 'time') ?? '',
+    paths: strings(obj, 'paths'),
+    hostname: str(obj, 'hostname') ?? '',
+    ...(username !== undefined ? { username } : {}),
+    tags: strings(obj, 'tags'),
+    ...(summary !== undefined ? { summary } : {}),
+  };
+}
+
+/** One entry of a snapshot's tree, as `restic ls --json` prints it. */
+export interface ResticTreeNode {
+  readonly name: string;
+  /** Absolute path inside the snapshot. */
+  readonly path: string;
+  readonly type: 'dir' | 'file' | 'symlink' | 'other';
+  /** Files only. */
+  readonly size?: number;
+  /** RFC 3339, as restic wrote it. */
+  readonly mtime?: string;
+}
+
+/** What `restic ls --json SNAPSHOT DIR` printed: the snapshot, then the directory and its children. */
+export interface ResticListing {
+  readonly snapshot: ResticSnapshot;
+  readonly nodes: readonly ResticTreeNode[];
+}
+
+/**
+ * Parses `restic ls --json` (0.14: `struct_type`, 0.18 adds `message_type`): the first object is the
+ * snapshot, the rest are nodes. Undefined when no snapshot came first — restic 0.14 exits 0 with an
+ * empty stdout for an unknown snapshot id ("Ignoring …: no matching ID" on stderr).
+ */
+export function parseLs(stdout: string): ResticListing | undefined {
+  let snapshot: ResticSnapshot | undefined;
+  const nodes: ResticTreeNode[] = [];
+  for (const line of stdout.split('\n')) {
+    const obj = parseObject(cleanLine(line));
+    if (obj === undefined) continue;
+    const kind = str(obj, 'struct_type') ?? str(obj, 'message_type');
+    if (kind === 'snapshot' && snapshot === undefined) {
+      snapshot = toSnapshot(obj);
+    } else if (kind === 'node') {
+      const name = str(obj, 'name');
+      const path = str(obj, 'path');
+      if (name === undefined || path === undefined) continue;
+      const type = str(obj, 'type');
+      const mtime = str(obj, 'mtime');
+      nodes.push({
+        name,
+        path,
+        type: type === 'dir' || type === 'file' || type === 'symlink' ? type : 'other',
+        ...(type === 'file' ? { size: num(obj, 'size') } : {}),
+        ...(mtime !== undefined ? { mtime } : {}),
+      });
+    }
+  }
+  return snapshot === undefined ? undefined : { snapshot, nodes };
+}
+
+/** What `restic restore` reported: 0.18 prints a JSON summary under --json, 0.14 only a text line. */
+export interface ResticRestoreSummary {
+  readonly filesRestored?: number;
+  readonly bytesRestored?: number;
+}
+
+export function parseRestoreSummary(stdout: string): ResticRestoreSummary {
+  for (const line of stdout.split('\n').reverse()) {
+    const obj = parseObject(cleanLine(line));
+    if (obj !== undefined && str(obj, 'message_type') === 'summary') {
+      return { filesRestored: num(obj, 'total_files'), bytesRestored: num(obj, 'bytes_restored') };
+    }
+  }
+  return {};
 }

@@ -2,7 +2,8 @@
  * The restic BackupEngine: runs `restic backup --json` through the CommandRunner, streams its
  * progress, file errors and backend retries as events while it runs, and ends with one typed
  * result from the exit-code table (restic-errors.ts). It never throws for a failure the user can
- * act on. Besides `run`, it offers the repository chores a job needs: `init`, `snapshots`, `unlock`.
+ * act on. Besides `run`, it offers the repository chores a job needs: `init`, `snapshots`, `unlock`,
+ * and for browsing and restoring: `ls`, `restore`.
  *
  * Network outages: restic retries backend operations on its own (0.18: for up to 15 minutes),
  * which is what we want while the session repairs the tunnel underneath. Past `networkGiveUpMs`
@@ -26,6 +27,8 @@ import {
 import {
   backupArgv,
   initArgv,
+  lsArgv,
+  restoreArgv,
   snapshotsArgv,
   unlockArgv,
   type ResticRepoArgs,
@@ -39,12 +42,16 @@ import {
   type ResticDiagnosis,
 } from './restic-errors.js';
 import {
+  parseLs,
+  parseRestoreSummary,
   parseSnapshots,
   parseStderrLine,
   parseStdoutLine,
   statusToProgress,
   toBackupSummary,
   type ResticBackupSummaryMessage,
+  type ResticListing,
+  type ResticRestoreSummary,
   type ResticSnapshot,
 } from './restic-json.js';
 import { writePasswordFile, withPasswordFile } from './restic-password.js';
@@ -100,6 +107,10 @@ export interface ResticEngine extends BackupEngine {
   snapshots(request: ResticRepoRequest, signal?: AbortSignal): Promise<ResticOutcome<readonly ResticSnapshot[]>>;
   /** `restic unlock`: removes stale locks (dead processes on this host, or older than 30 min). */
   unlock(request: ResticRepoRequest, signal?: AbortSignal): Promise<ResticOutcome<void>>;
+  /** `restic ls --json SNAPSHOT DIR`: the directory and its direct children. */
+  ls(request: ResticRepoRequest, snapshotId: string, dir: string, signal?: AbortSignal): Promise<ResticOutcome<ResticListing>>;
+  /** `restic restore SNAPSHOT --target DIR --include P…`: the selected paths, under their full paths. */
+  restore(request: ResticRepoRequest, snapshotId: string, target: string, paths: readonly string[], signal?: AbortSignal): Promise<ResticOutcome<ResticRestoreSummary>>;
 }
 
 /** Creates the restic engine for one located binary. */
@@ -239,6 +250,43 @@ export function createResticEngine(options: ResticEngineOptions): ResticEngine {
       signal,
       (args) => unlockArgv(binary.path, args),
       (): ResticOutcome<void> => ({ ok: true, value: undefined }),
+    );
+  }
+
+  async function ls(request: ResticRepoRequest, snapshotId: string, dir: string, signal?: AbortSignal): Promise<ResticOutcome<ResticListing>> {
+    return chore(
+      request,
+      signal,
+      (args) => lsArgv(binary.path, args, snapshotId, dir),
+      (result): ResticOutcome<ResticListing> => {
+        const listing = parseLs(result.stdout);
+        if (listing !== undefined) return { ok: true, value: listing };
+        return {
+          ok: false,
+          failure: {
+            class: 'unknown',
+            // 0.14 exits 0 for an unknown id and says "Ignoring …: no matching ID" on stderr.
+            message: /no matching ID/.test(result.stderr) ? `There is no snapshot ${snapshotId.slice(0, 16)} in the repository.` : 'restic ls did not print a snapshot.',
+            exitCode: result.exitCode,
+            stderrTail: stderrTail(result.stderr),
+          },
+        };
+      },
+    );
+  }
+
+  async function restore(
+    request: ResticRepoRequest,
+    snapshotId: string,
+    target: string,
+    paths: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<ResticOutcome<ResticRestoreSummary>> {
+    return chore(
+      request,
+      signal,
+      (args) => restoreArgv(binary.path, args, snapshotId, target, paths),
+      (result): ResticOutcome<ResticRestoreSummary> => ({ ok: true, value: parseRestoreSummary(result.stdout) }),
     );
   }
 
@@ -408,7 +456,7 @@ export function createResticEngine(options: ResticEngineOptions): ResticEngine {
     }
   }
 
-  return { name: 'restic', run, init, snapshots, unlock };
+  return { name: 'restic', run, init, snapshots, unlock, ls, restore };
 }
 
 /** The id from `init`: 0.18 prints `{"message_type":"initialized","id":…}`, 0.14 plain text even under --json. */
