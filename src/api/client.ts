@@ -2,7 +2,7 @@ import { SseParser } from './sse.js';
 import {
   ApiPaths,
   type AgentEvent, type ApiError, type ConfigResponse, type HealthItem, type HistoryResponse, type JobSummary, type LiveSession, type LogsResponse,
-  type SessionRecord, type StartRunResponse, type StatusResponse,
+  type RestoreRequest, type RestoreResponse, type SessionRecord, type SnapshotsResponse, type StartRunResponse, type StatusResponse, type TreeResponse,
 } from './types.js';
 
 /** How the client reaches the agent: a unix socket (CLI, tray) or fetch in a browser. */
@@ -87,6 +87,18 @@ export class AgentClient {
   }
   logs(lines = 200): Promise<LogsResponse> {
     return this.#call('GET', `${ApiPaths.logs}?lines=${lines}`);
+  }
+  /** The job's snapshots, newest first. */
+  snapshots(job: string): Promise<SnapshotsResponse> {
+    return this.#call('GET', ApiPaths.snapshots(job));
+  }
+  /** One directory of a snapshot (`/` for its top level). */
+  tree(job: string, snapshot: string, path: string): Promise<TreeResponse> {
+    return this.#call('GET', ApiPaths.tree(job, snapshot, path));
+  }
+  /** Restores the selected paths into `target`; resolves when restic is done. */
+  restore(request: RestoreRequest): Promise<RestoreResponse> {
+    return this.#call('POST', ApiPaths.restores, request);
   }
   async metrics(): Promise<string> {
     return (await this.transport.request('GET', ApiPaths.metrics)).body;

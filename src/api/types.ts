@@ -2,11 +2,11 @@
  * The Local API contract (`/v1/...`), shared by the agent, the CLI, the tray and the web UI. Pure
  * types and constants: safe to import from a browser bundle.
  */
-import type { BackupEvent, BackupProgress } from '../backup/engine.js';
+import type { BackupEvent, BackupProgress, BackupSummary } from '../backup/engine.js';
 import type { SessionRecord, SessionTrigger } from '../agent/session/history.js';
 import type { SessionState } from '../agent/session/states.js';
 
-export type { SessionRecord, SessionTrigger, SessionState, BackupProgress, BackupEvent };
+export type { SessionRecord, SessionTrigger, SessionState, BackupProgress, BackupEvent, BackupSummary };
 
 /** Every error response: a stable code, one plain sentence, and what to do. */
 export interface ApiError {
@@ -38,6 +38,26 @@ export interface LiveSession {
   readonly queuedAt: string;
   readonly startedAt?: string;
   readonly progress?: BackupProgress;
+  /**
+   * While the tunnel is being repaired under a running backup (the keepalive issue): which attempt
+   * this is. Present only then; the tray says "Tunnel lost — reconnecting (2/5)".
+   */
+  readonly reconnect?: { readonly attempt: number; readonly maxAttempts: number };
+}
+
+/** The last finished session of a job, as the tray and the Status page summarise it. */
+export interface LastRun {
+  readonly id: string;
+  readonly end: SessionRecord['end'];
+  readonly result?: 'success' | 'warning';
+  readonly endedAt: string;
+  /** Bytes the snapshot covers, when the run got that far. */
+  readonly bytesProcessed?: number;
+  /** Bytes added to the repository (small on a deduplicated re-run). */
+  readonly bytesAdded?: number;
+  readonly durationSeconds?: number;
+  /** Why it failed or warned: the same `{code, message, hint}` the history shows. */
+  readonly failure?: { readonly code: string; readonly message: string; readonly hint: string };
 }
 
 export interface JobSummary {
@@ -47,7 +67,11 @@ export interface JobSummary {
   readonly repository: string;
   /** The live session of this job, if any. */
   readonly sessionId?: string;
-  readonly lastRun?: { readonly id: string; readonly end: SessionRecord['end']; readonly result?: 'success' | 'warning'; readonly endedAt: string };
+  readonly lastRun?: LastRun;
+  /** When the scheduler will start it next (schedules arrive with their own issue). */
+  readonly nextRunAt?: string;
+  /** Set by the scheduler when a scheduled run is late by more than its grace period. */
+  readonly overdueSince?: string;
 }
 
 export interface AgentInfo {
@@ -64,6 +88,8 @@ export interface StatusResponse {
   readonly sessions: readonly LiveSession[];
   readonly jobs: readonly JobSummary[];
   readonly health: readonly HealthItem[];
+  /** Scheduled runs are paused until then (the tray's "Pause schedules"); absent when not paused. */
+  readonly schedulesPausedUntil?: string;
 }
 
 export interface StartRunRequest {
@@ -98,6 +124,61 @@ export type ConfigResponse =
   | { readonly ok: true; readonly file: string; readonly config: unknown }
   | { readonly ok: false; readonly file: string; readonly errors: readonly { path: string; message: string; line?: number; column?: number }[] };
 
+/** A snapshot in a job's repository, newest first in listings. */
+export interface SnapshotInfo {
+  readonly id: string;
+  readonly shortId: string;
+  /** RFC 3339. */
+  readonly time: string;
+  readonly paths: readonly string[];
+  readonly hostname: string;
+  readonly tags: readonly string[];
+  /** restic 0.17+ stores what the backup saw; older snapshots have none. */
+  readonly summary?: BackupSummary;
+}
+
+export interface SnapshotsResponse {
+  readonly job: string;
+  readonly snapshots: readonly SnapshotInfo[];
+  /** Where a restore of this job goes unless the user picks another folder. */
+  readonly suggestedTarget: string;
+}
+
+/** One entry of a directory inside a snapshot. */
+export interface TreeEntry {
+  readonly name: string;
+  /** Absolute path inside the snapshot: what a restore selects. */
+  readonly path: string;
+  readonly type: 'dir' | 'file' | 'symlink' | 'other';
+  readonly size?: number;
+  readonly mtime?: string;
+}
+
+/** `GET /v1/jobs/JOB/snapshots/ID/tree?path=/dir`: the directory's children, folders first. */
+export interface TreeResponse {
+  readonly job: string;
+  readonly snapshot: SnapshotInfo;
+  readonly path: string;
+  readonly entries: readonly TreeEntry[];
+}
+
+/** `POST /v1/restores`: restore these paths of a snapshot under `target` (their full paths kept). */
+export interface RestoreRequest {
+  readonly job: string;
+  readonly snapshot: string;
+  readonly paths: readonly string[];
+  /** An absolute folder that does not exist yet or is empty. */
+  readonly target: string;
+}
+
+export interface RestoreResponse {
+  readonly target: string;
+  readonly paths: readonly string[];
+  /** restic 0.18 reports these; 0.14 does not. */
+  readonly filesRestored?: number;
+  readonly bytesRestored?: number;
+}
+
 /** What `GET /v1/events` streams. The first event is always a snapshot. */
 export type AgentEvent =
   | { readonly type: 'snapshot'; readonly status: StatusResponse }
@@ -119,5 +200,8 @@ export const ApiPaths = {
   config: '/v1/config',
   health: '/v1/health',
   events: '/v1/events',
+  snapshots: (job: string) => `/v1/jobs/${encodeURIComponent(job)}/snapshots`,
+  tree: (job: string, snapshot: string, path: string) => `/v1/jobs/${encodeURIComponent(job)}/snapshots/${encodeURIComponent(snapshot)}/tree?path=${encodeURIComponent(path)}`,
+  restores: '/v1/restores',
   metrics: '/metrics',
 } as const;
