@@ -13,7 +13,7 @@ import { ApiProblem, createApiHandler, socketGuard, type ApiBackend } from './ap
 import { EventBus } from './event-bus.js';
 import { HealthRegistry } from './health.js';
 import { acquireInstanceLock } from './instance-lock.js';
-import { cleanupDrivers } from './cleanup-drivers.js';
+import { driverForCleanUp } from './tunnel-plan.js';
 import { renderMetrics } from './metrics.js';
 import { recoverSession } from './recovery.js';
 import { findJob, newSessionId, runJob, type RunContext } from './run-job.js';
@@ -180,7 +180,8 @@ export class Agent {
   async #recover(): Promise<void> {
     const unfinished = await readUnfinishedSessions(this.options.paths.stateDir);
     const recovered: SessionRecord[] = [];
-    const driverFor = cleanupDrivers({ runner: this.#runner, stateDir: this.options.paths.stateDir });
+    const cleanUpContext = { runner: this.#runner, stateDir: this.options.paths.stateDir };
+    const driverFor = (name: string) => Promise.resolve(driverForCleanUp(name, cleanUpContext));
     for (const session of unfinished) {
       const record = await recoverSession(session, {
         now: () => new Date(),
