@@ -2,7 +2,9 @@
 # Installs the system packages Backhaul needs, where this machine allows it.
 #
 #   scripts/setup-system.sh            restic (what `npm start` needs)
-#   scripts/setup-system.sh --test     + rclone, rsync, and a pinned restic 0.18.0 for the test matrix
+#   scripts/setup-system.sh --test     + rclone, rsync, openssh (client and server: the rsync suite starts
+#                                      its own sshd), nftables and ping (the WAN model's test), and a
+#                                      pinned restic 0.18.0 for the test matrix
 #
 # Fast when everything is present: nothing is fetched, no package list is updated.
 # On a machine where we can't install (not Debian/Ubuntu, or not root) it prints the exact command.
@@ -23,6 +25,10 @@ if [ $want_test = 1 ]; then
   command -v rclone >/dev/null || need+=(rclone)
   command -v rsync >/dev/null || need+=(rsync)
   command -v runuser >/dev/null || need+=(util-linux)
+  command -v ssh >/dev/null || need+=(openssh-client)
+  [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+  command -v nft >/dev/null || [ -x /usr/sbin/nft ] || need+=(nftables)
+  command -v ping >/dev/null || need+=(iputils-ping)
 fi
 
 can_apt=0
