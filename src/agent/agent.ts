@@ -1,8 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, chown, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
-import type { ConfigResponse, HealthItem, JobSummary, LogLine, StatusResponse } from '../api/types.js';
+import { homedir } from 'node:os';
+import { dirname, join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ConfigResponse, HealthItem, JobSummary, LastRun, LogLine, RestoreRequest, RestoreResponse, SnapshotInfo, SnapshotsResponse, StatusResponse, TreeResponse } from '../api/types.js';
+import type { ResticSnapshot } from '../backup/restic-json.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createCommandRunner, type CommandRunner } from '../os/command.js';
@@ -17,10 +20,12 @@ import { driverForCleanUp } from './tunnel-plan.js';
 import { renderMetrics } from './metrics.js';
 import { recoverSession } from './recovery.js';
 import { findJob, newSessionId, runJob, type RunContext } from './run-job.js';
+import { choreError, withRepository } from './repository-chores.js';
 import { appendHistory, readHistory, type SessionRecord } from './session/history.js';
 import { readUnfinishedSessions } from './session/journal.js';
 import { Supervisor } from './supervisor.js';
 import { handleLogin, webGuard } from './web-guard.js';
+import { staticHandler } from './web-static.js';
 
 export interface AgentOptions {
   readonly paths: BackhaulPaths;
@@ -36,6 +41,29 @@ export interface AgentOptions {
   readonly networkGiveUpMs?: number;
   /** Also write the metrics to this file (node_exporter's textfile collector), after every session. */
   readonly metricsTextfile?: string;
+  /** The built renderer bundle the web listener serves (default: the package's dist/renderer). */
+  readonly webRoot?: string;
+}
+
+/** dist/renderer of this package: the same relative place from src/agent and dist/agent. */
+export function defaultWebRoot(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'renderer');
+}
+
+/** The last run of a job as the tray and Status page summarise it. */
+function lastRunOf(record: SessionRecord): LastRun {
+  return {
+    id: record.id,
+    end: record.end,
+    endedAt: record.endedAt,
+    ...(record.result === undefined ? {} : { result: record.result }),
+    ...(record.summary === undefined ? {} : { bytesProcessed: record.summary.bytesProcessed, bytesAdded: record.summary.bytesAdded, durationSeconds: record.summary.durationSeconds }),
+    ...(record.failure === undefined ? {} : { failure: record.failure }),
+  };
+}
+
+function snapshotInfo(s: ResticSnapshot): SnapshotInfo {
+  return { id: s.id, shortId: s.shortId, time: s.time, paths: s.paths, hostname: s.hostname, tags: s.tags, ...(s.summary === undefined ? {} : { summary: s.summary }) };
 }
 
 const emptyConfig: Config = { version: 1, settings: {}, jobs: {}, profiles: {} } as unknown as Config;
@@ -72,6 +100,8 @@ export class Agent {
   #logger!: Logger;
   #runner: CommandRunner;
   #redactor: SecretRedactor;
+  /** Each job's last finished session, kept from the history and every `ended` event. */
+  readonly #lastRuns = new Map<string, LastRun>();
   /** The login link of the web UI, when it listens. */
   webUrl?: string;
 
@@ -108,6 +138,8 @@ export class Agent {
       saveRecord: (record) => appendHistory(paths.stateDir, record),
     });
     await this.#recover();
+    for (const record of (await readHistory(paths.stateDir)).reverse()) this.#lastRuns.set(record.job, lastRunOf(record));
+    this.bus.subscribe(({ event }) => { if (event.type === 'ended') this.#lastRuns.set(event.record.job, lastRunOf(event.record)); });
     if (this.options.metricsTextfile !== undefined) {
       const file = this.options.metricsTextfile;
       const write = () => {
@@ -260,10 +292,7 @@ export class Agent {
     });
     const address = server.address();
     const actualPort = typeof address === 'object' && address !== null ? address.port : port;
-    const api = createApiHandler(this.#backend(), webGuard(actualPort, token), (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'self'" });
-      res.end(placeholderPage);
-    });
+    const api = createApiHandler(this.#backend(), webGuard(actualPort, token), staticHandler(this.options.webRoot ?? defaultWebRoot()));
     server.on('request', (req, res) => {
       if (!handleLogin(req, res, actualPort, token)) api(req, res);
     });
@@ -294,6 +323,9 @@ export class Agent {
         return start + limit < all.length && last !== undefined ? { records, next: last.id } : { records };
       },
       logs: (lines) => ({ lines: this.#recentLogs.slice(-lines) }),
+      snapshots: (job) => this.#snapshots(job),
+      tree: (job, snapshot, path) => this.#tree(job, snapshot, path),
+      restore: (request) => this.#restore(request),
       metrics: async () => {
         const live = this.#supervisor.live();
         return renderMetrics(await readHistory(this.options.paths.stateDir), {
@@ -325,8 +357,60 @@ export class Agent {
     const live = this.#supervisor.live();
     return Object.entries(this.#config.jobs).map(([name, job]) => {
       const session = live.find((s) => s.job === name);
-      return { name, engine: job.engine, profile: job.profile, repository: job.repository, ...(session === undefined ? {} : { sessionId: session.id }) };
+      const lastRun = this.#lastRuns.get(name);
+      return {
+        name, engine: job.engine, profile: job.profile, repository: job.repository,
+        ...(session === undefined ? {} : { sessionId: session.id }),
+        ...(lastRun === undefined ? {} : { lastRun }),
+      };
     });
+  }
+
+  /** Where a restore goes unless the user picks a folder: under the home (user) or the state dir (system). */
+  #restoreRoot(): string {
+    return this.options.mode === 'system' ? join(this.options.paths.stateDir, 'restores') : join(homedir(), 'Backhaul restores');
+  }
+
+  async #snapshots(job: string): Promise<SnapshotsResponse> {
+    const outcome = await withRepository(this.#runContext(), job, (engine, request) => engine.snapshots(request));
+    if (!outcome.ok) throw choreError(job, outcome.failure);
+    return { job, snapshots: [...outcome.value].reverse().map(snapshotInfo), suggestedTarget: join(this.#restoreRoot(), job) };
+  }
+
+  async #tree(job: string, snapshot: string, path: string): Promise<TreeResponse> {
+    const outcome = await withRepository(this.#runContext(), job, (engine, request) => engine.ls(request, snapshot, path));
+    if (!outcome.ok) throw choreError(job, outcome.failure);
+    const dir = path.length > 1 ? path.replace(/\/+$/, '') : path;
+    const entries = outcome.value.nodes
+      .filter((n) => n.path !== dir)
+      .sort((a, b) => Number(b.type === 'dir') - Number(a.type === 'dir') || a.name.localeCompare(b.name));
+    return { job, snapshot: snapshotInfo(outcome.value.snapshot), path: dir, entries };
+  }
+
+  /**
+   * Restores into a folder that is new or empty, so a restore never overwrites anything. A system
+   * agent runs as root: it restores only under its own restores folder, or a group member could
+   * write anywhere.
+   */
+  async #restore(request: RestoreRequest): Promise<RestoreResponse> {
+    const root = this.#restoreRoot();
+    if (this.options.mode === 'system' && !request.target.startsWith(root + sep)) {
+      throw new ApiProblem(403, 'restore.target-refused', `the system agent restores only under ${root}`, `Pick a folder inside ${root}, then move the files where they belong.`);
+    }
+    const existing = await readdir(request.target).catch((caught: unknown) => {
+      const error = caught as NodeJS.ErrnoException;
+      if (error.code === 'ENOENT') return undefined;
+      if (error.code === 'ENOTDIR') throw new ApiProblem(409, 'restore.target-not-a-folder', `${request.target} is a file`, 'Pick a folder that does not exist yet, or an empty one.');
+      throw new ApiProblem(409, 'restore.target-unusable', `${request.target} can't be used (${error.code ?? error.message})`, 'Pick a folder this agent may write to.');
+    });
+    if (existing !== undefined && existing.length > 0) {
+      throw new ApiProblem(409, 'restore.target-not-empty', `${request.target} is not empty`, 'Restores never overwrite files: pick a new or empty folder.');
+    }
+    await mkdir(request.target, { recursive: true, mode: 0o700 });
+    const outcome = await withRepository(this.#runContext(), request.job, (engine, repo) => engine.restore(repo, request.snapshot, request.target, request.paths));
+    if (!outcome.ok) throw choreError(request.job, outcome.failure);
+    this.#logger.log('info', 'restored from a snapshot', { job: request.job, snapshot: request.snapshot, paths: request.paths.length, target: request.target });
+    return { target: request.target, paths: request.paths, ...outcome.value };
   }
 
   /** Graceful stop: running sessions are cancelled (by the system) and torn down, then servers close. */
@@ -354,8 +438,4 @@ export async function packageVersion(): Promise<string> {
   }
 }
 
-const placeholderPage = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Backhaul</title></head>
-<body><h1>Backhaul agent</h1><p>The agent is running. The web UI arrives with the tray/UI work; until then the API is at <code>/v1/status</code>.</p></body></html>
-`;
 export type { HealthItem };

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type {
-  ApiError, ConfigResponse, HealthItem, HistoryResponse, JobSummary, LiveSession, LogsResponse, SessionRecord, StartRunResponse, StatusResponse,
+  ApiError, ConfigResponse, HealthItem, HistoryResponse, JobSummary, LiveSession, LogsResponse, RestoreRequest, RestoreResponse, SessionRecord,
+  SnapshotsResponse, StartRunResponse, StatusResponse, TreeResponse,
 } from '../api/types.js';
 import type { EventBus, NumberedEvent } from './event-bus.js';
 
@@ -30,6 +31,12 @@ export interface ApiBackend {
   config(): ConfigResponse;
   health(): HealthItem[];
   metrics(): Promise<string>;
+  /** A job's snapshots, newest first. Optional: a backend without a repository answers 501. */
+  snapshots?(job: string): Promise<SnapshotsResponse>;
+  /** One directory of a snapshot. */
+  tree?(job: string, snapshot: string, path: string): Promise<TreeResponse>;
+  /** Restores selected paths of a snapshot into an empty or new folder. */
+  restore?(request: RestoreRequest): Promise<RestoreResponse>;
   readonly bus: EventBus;
 }
 
@@ -42,6 +49,21 @@ const SSE_KEEPALIVE_MS = 15_000;
 const SSE_MAX_BUFFERED = 1024 * 1024;
 
 const startRunBody = z.strictObject({ job: z.string().min(1).max(64) });
+
+/** A snapshot id or unique prefix as restic prints them: hex only, so it can never read as a flag. */
+const snapshotId = z.string().regex(/^[0-9a-f]{8,64}$/);
+/** An absolute path inside a snapshot or on this machine: no NUL, no "..", bounded. */
+const absolutePath = z.string().min(1).max(4096).regex(/^\//).refine((p) => !p.includes('\0') && !p.split('/').includes('..'));
+const restoreBody = z.strictObject({
+  job: z.string().min(1).max(64),
+  snapshot: snapshotId,
+  paths: z.array(absolutePath).min(1).max(200),
+  target: absolutePath,
+});
+
+function notAvailable(what: string): ApiProblem {
+  return new ApiProblem(501, 'api.not-available', `${what} is not available from this agent`, 'Use an agent of the same version as this client.');
+}
 
 /** Refuses a request that carries an Origin: browsers send one, local clients (CLI, tray) don't. */
 export const socketGuard: RequestGuard = (req) =>
@@ -165,6 +187,38 @@ function routes(backend: ApiBackend): { method: string; pattern: RegExp; handler
         const job = url.searchParams.get('job') ?? undefined;
         const before = url.searchParams.get('before') ?? undefined;
         send(res, 200, await backend.history({ limit: intParam(url, 'limit', 50, 1, 1000), ...(job === undefined ? {} : { job }), ...(before === undefined ? {} : { before }) }));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/v1\/jobs\/([^/]+)\/snapshots$/,
+      handler: async (_q, res, _u, [job = '']) => {
+        if (backend.snapshots === undefined) throw notAvailable('Listing snapshots');
+        send(res, 200, await backend.snapshots(decodeSegment(job)));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/v1\/jobs\/([^/]+)\/snapshots\/([^/]+)\/tree$/,
+      handler: async (_q, res, url, [job = '', id = '']) => {
+        if (backend.tree === undefined) throw notAvailable('Browsing snapshots');
+        const snapshot = snapshotId.safeParse(decodeSegment(id));
+        if (!snapshot.success) throw new ApiProblem(400, 'api.bad-parameter', 'the snapshot id must be 8 to 64 hex digits', 'Use an id from GET /v1/jobs/JOB/snapshots.');
+        const path = absolutePath.safeParse(url.searchParams.get('path') ?? '/');
+        if (!path.success) throw new ApiProblem(400, 'api.bad-parameter', 'path must be an absolute path inside the snapshot', 'Start at path=/ and follow the entries.');
+        send(res, 200, await backend.tree(decodeSegment(job), snapshot.data, path.data));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/v1\/restores$/,
+      handler: async (req, res) => {
+        if (backend.restore === undefined) throw notAvailable('Restoring');
+        const parsed = restoreBody.safeParse(await readJsonBody(req));
+        if (!parsed.success) {
+          throw new ApiProblem(400, 'api.bad-request', 'the body must be {"job", "snapshot" (hex id), "paths" (1–200 absolute paths), "target" (an absolute folder)}', 'Pick files in a snapshot\'s tree and a folder to restore them to.');
+        }
+        send(res, 200, await backend.restore(parsed.data));
       },
     },
     { method: 'GET', pattern: /^\/v1\/logs$/, handler: (_q, res, url) => { send(res, 200, backend.logs(intParam(url, 'lines', 200, 1, 5000))); } },
