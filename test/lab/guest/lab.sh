@@ -56,7 +56,7 @@ success_case() { # CASE TYPE DRIVER AUTH MB
     check "$case: restic check on the server is clean" server_check "$case"
     check "$case: the snapshot holds all $mb MB" test "${BYTES:-0}" -ge $(( mb * 1024 * 1024 ))
     # the session log has every command with its exit code (BACKHAUL_LOG_LEVEL=debug)
-    local probe; probe=$(grep -h -o -E '"argv":\["ping","-n","-q","-M","do",[^]]*\],"exitCode":0' $BHOME/logs/backhaul-*.log | head -1)
+    local probe; probe=$(grep -h -o -E '"argv":\["ping","-n","-q","-M","do",[^]]*\],"durationMs":[0-9]+,"exitCode":0' $BHOME/logs/backhaul-*.log | head -1)
     if [ -n "$probe" ]; then ok "$case: MTU confirmed by a don't-fragment probe: $probe"; else bad "$case: no passing don't-fragment probe in the session log"; fi
     check "$case: verify asked the kernel how $REPO_HOST is routed (ip route get)" \
       grep -q "\"argv\":\[\"ip\",\"-j\",\"route\",\"get\",\"$REPO_HOST\"\]" $BHOME/logs/backhaul-*.log
