@@ -10,7 +10,7 @@
  * counters give the loss actually applied during each run (and the TUN devices' own drops, which
  * would be loss we did not ask for).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
@@ -22,7 +22,7 @@ import { createResticEngine } from '../../src/backup/restic.js';
 import { createRsyncEngine } from '../../src/backup/rsync.js';
 import { createCommandRunner } from '../../src/os/command.js';
 import { RESTIC_014_PATH, RESTIC_018_PATH } from '../../test/helpers/restic-lab.js';
-import { startSshd, type SshServer } from '../../test/helpers/sshd-lab.js';
+import { startSshd, stopChild, type SshServer } from '../../test/helpers/sshd-lab.js';
 import {
   bulkRate,
   firstExisting,
@@ -31,25 +31,26 @@ import {
   sampleRxBytes,
   startRcloneIn,
   treeBytes,
+  waitForTcp,
   type NamespacedRclone,
   type RxSample,
 } from '../lib/lab.js';
 import type { BenchPart } from '../lib/part.js';
 import { fixed, formatSpread, markdownTable, numberList, spread } from '../lib/stats.js';
-import { ADDR_B, createWanModel, sweepStaleWanModels, wanModelSkipReason, type LossCounters, type WanPath } from '../lib/wan-model.js';
+import { ADDR_B, createWanModel, sweepStaleWanModels, wanModelSkipReason, type LossCounters, type WanModel, type WanPath } from '../lib/wan-model.js';
 
 /** The paths of the issue, by the name used on the command line. */
 const PATHS: Readonly<Record<string, WanPath & { readonly defaultMiB: number }>> = {
-  unshaped: { name: 'unshaped', delayMs: 0, defaultMiB: 128 },
-  wan: { name: '100M 50ms', delayMs: 25, rateMbit: 100, defaultMiB: 48 },
-  'loss0.1': { name: '100M 50ms 0.1%', delayMs: 25, rateMbit: 100, lossPerMille: 1, defaultMiB: 32 },
+  unshaped: { name: 'unshaped', delayMs: 0, defaultMiB: 96 },
+  wan: { name: '100M 50ms', delayMs: 25, rateMbit: 100, defaultMiB: 32 },
+  'loss0.1': { name: '100M 50ms 0.1%', delayMs: 25, rateMbit: 100, lossPerMille: 1, defaultMiB: 24 },
   loss1: { name: '100M 50ms 1%', delayMs: 25, rateMbit: 100, lossPerMille: 10, defaultMiB: 8 },
 };
 
 const USAGE = `options:
   --reps N            repetitions per cell (default 3)
   --streams LIST      stream counts (default 1,2,4,8)
-  --engines LIST      rsync,restic (default both)
+  --engines LIST      rsync,restic (default both); tcp adds plain TCP (iperf3 -P N) as the ceiling
   --cc LIST           sender congestion controls (default cubic,bbr)
   --paths LIST        ${Object.keys(PATHS).join(',')} (default all)
   --mib P=N,...       data size per path in MiB (defaults: ${Object.entries(PATHS)
@@ -57,7 +58,9 @@ const USAGE = `options:
     .join(',')})
   --scale X           multiply every data size (e.g. 0.25 for a quick look)
   --files N           files per data set (default 32: every stream count gets equal parts)
-  --cap SECONDS       stop a run that takes longer, and record it as capped (default 300)
+  --cap SECONDS       stop a run that takes longer, and record it as capped: no run MB/s, the bulk
+                      rate of what arrived still counts (default 120)
+  --tcp-seconds N     length of one iperf3 run (default 8)
   --out DIR           where the JSON and markdown results go (default /var/tmp/bh6-bench/results)
   --restic PATH       restic binary (default the cached 0.18.0, else /usr/bin/restic)`;
 
@@ -75,6 +78,8 @@ interface Row {
   readonly bulk: number;
   readonly outcome: string;
   readonly loss: LossCounters;
+  /** Average ping RTT A→B while the run transferred (queueing at tbf, a starved relay show here). */
+  readonly rttLoadMs: number;
   readonly load: number;
 }
 
@@ -97,7 +102,8 @@ export const part: BenchPart = {
         mib: { type: 'string', default: '' },
         scale: { type: 'string', default: '1' },
         files: { type: 'string', default: '32' },
-        cap: { type: 'string', default: '300' },
+        cap: { type: 'string', default: '120' },
+        'tcp-seconds': { type: 'string', default: '8' },
         out: { type: 'string', default: '/var/tmp/bh6-bench/results' },
         restic: { type: 'string' },
       },
@@ -109,7 +115,8 @@ export const part: BenchPart = {
     }
     const reps = Math.max(1, Number(values.reps));
     const streamsList = numberList(values.streams);
-    const engines = values.engines.split(',').filter((e) => e === 'rsync' || e === 'restic');
+    const engines = values.engines.split(',').filter((e) => e === 'rsync' || e === 'restic' || e === 'tcp');
+    const tcpSeconds = Math.max(2, Number(values['tcp-seconds']));
     const ccs = values.cc.split(',').filter((c) => c !== '');
     const pathKeys = values.paths.split(',').filter((p) => p in PATHS);
     const sizes = new Map(values.mib.split(',').filter((x) => x.includes('=')).map((x) => x.split('=') as [string, string]));
@@ -129,12 +136,14 @@ export const part: BenchPart = {
     const model = await createWanModel();
     let sshd: SshServer | undefined;
     let rclone: NamespacedRclone | undefined;
+    let iperf: ChildProcess | undefined;
     const onSignal = (): void => {
       void cleanup().finally(() => process.exit(130));
     };
     async function cleanup(): Promise<void> {
       await sshd?.stop().catch(() => undefined);
       await rclone?.stop().catch(() => undefined);
+      if (iperf !== undefined) await stopChild(iperf);
       await model.destroy();
       await rm(work, { recursive: true, force: true });
     }
@@ -147,6 +156,10 @@ export const part: BenchPart = {
     try {
       sshd = await startSshd({ dir: path.join(work, 'sshd'), host: ADDR_B, netns: model.b });
       rclone = await startRcloneIn(model, model.b, ADDR_B, path.join(work, 'rclone'));
+      if (engines.includes('tcp')) {
+        iperf = model.spawnIn(model.b, ['iperf3', '-s', '-B', ADDR_B]);
+        await waitForTcp(model.b, ADDR_B, 5201, iperf);
+      }
       const runner = createCommandRunner();
       const clientRunner = namespacedRunner(runner, model.a, {
         // Small packs so that a data set of tens of MiB still gives 8 connections packs to upload
@@ -184,31 +197,42 @@ export const part: BenchPart = {
               for (const streams of order) {
                 counter++;
                 const before = await model.lossCounters();
+                const pinger = pingDuring(model);
                 const t0 = performance.now();
+                let tcpBytes = Number.NaN;
                 const outcome = await (engine === 'rsync'
                   ? runRsync(counter, streams, data, bytes)
-                  : runRestic(counter, streams, data));
+                  : engine === 'restic'
+                    ? runRestic(counter, streams, data)
+                    : runTcp(streams).then((received) => {
+                        tcpBytes = received;
+                        return 'success';
+                      }));
                 const seconds = (performance.now() - t0) / 1000;
+                const rttLoadMs = await pinger.stop();
                 const after = await model.lossCounters();
                 const bulk = bulkRate(lastSamples) / 1e6;
+                const moved = engine === 'tcp' ? tcpBytes : bytes;
                 const row: Row = {
                   engine,
                   cc: senderCc,
                   path: key,
                   streams,
                   rep,
-                  bytes,
+                  bytes: moved,
                   seconds,
-                  mbps: outcome === 'success' ? bytes / 1e6 / seconds : Number.NaN,
-                  bulk: outcome === 'success' ? bulk : Number.NaN,
+                  mbps: outcome === 'success' ? moved / 1e6 / (engine === 'tcp' ? tcpSeconds : seconds) : Number.NaN,
+                  bulk: outcome === 'success' || outcome === 'capped' ? bulk : Number.NaN,
                   outcome,
                   loss: diff(after, before),
+                  rttLoadMs,
                   load: loadavg()[0] ?? 0,
                 };
                 rows.push(row);
                 console.log(
                   `    ${engine} ${cc} ${key} n=${streams} rep ${rep}: ${fixed(row.mbps)} MB/s, bulk ${fixed(row.bulk)} MB/s (${fixed(seconds)} s, ${outcome}) ` +
-                    `loss A→B ${pct(row.loss.aToB.dropped, row.loss.aToB.packets)} of ${row.loss.aToB.packets} pkts, tun drops ${row.loss.tunDropped}, load ${fixed(row.load, 2)}`,
+                    `loss A→B ${pct(row.loss.aToB.dropped, row.loss.aToB.packets)} of ${row.loss.aToB.packets} pkts, tun drops ${row.loss.tunDropped}, ` +
+                    `RTT under load ${fixed(rttLoadMs)} ms, load ${fixed(row.load, 2)}`,
                 );
               }
             }
@@ -230,6 +254,7 @@ export const part: BenchPart = {
         lastSamples = sampler.stop();
         const copied = result.outcome === 'success' ? await treeBytes(dest) : 0;
         await rm(dest, { recursive: true, force: true });
+        if (result.outcome === 'cancelled') return 'capped';
         if (result.outcome !== 'success') return `${result.outcome}: ${result.failure.message}`;
         return copied === bytes ? 'success' : `incomplete: ${copied} of ${bytes} bytes`;
       }
@@ -247,7 +272,17 @@ export const part: BenchPart = {
         const result = await drainRun(engine.run(req, AbortSignal.timeout(capMs)));
         lastSamples = sampler.stop();
         await rm(path.join(rclone?.dir ?? work, repoName), { recursive: true, force: true });
+        if (result.outcome === 'cancelled') return 'capped';
         return result.outcome === 'success' ? 'success' : `${result.outcome}: ${result.failure.message}`;
+      }
+
+      /** Plain TCP, `iperf3 -c B -P N -t T` from A: what the path gives N streams without any engine. Returns bytes received. */
+      async function runTcp(streams: number): Promise<number> {
+        const sampler = sampleRxBytes(sshd?.pid ?? 0, 'vb');
+        const json = await model.execIn(model.a, ['iperf3', '-c', ADDR_B, '-P', String(streams), '-t', String(tcpSeconds), '-J']);
+        lastSamples = sampler.stop();
+        const report = JSON.parse(json) as { end?: { sum_received?: { bytes?: number } } };
+        return report.end?.sum_received?.bytes ?? Number.NaN;
       }
 
       function request(repository: string, data: string, streams: number): BackupRequest {
@@ -273,6 +308,23 @@ export const part: BenchPart = {
     console.log(`\nresults: ${path.join(values.out, `wan-${stamp}.{json,md}`)}`);
   },
 };
+
+/** A ping from A to B every 200 ms while a run transfers; stop() gives the average RTT in ms. */
+function pingDuring(model: WanModel): { stop(): Promise<number> } {
+  const child = spawn('ip', ['netns', 'exec', model.a, 'ping', '-n', '-q', '-i', '0.2', ADDR_B], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    resolve();
+  }));
+  return {
+    async stop() {
+      child.kill('SIGINT');
+      await exited;
+      return Number(/= [\d.]+\/([\d.]+)\//.exec(out)?.[1] ?? Number.NaN);
+    },
+  };
+}
 
 function diff(after: LossCounters, before: LossCounters): LossCounters {
   return {
@@ -308,14 +360,17 @@ function render(
           if (rs.length === 0) continue;
           const s = spread(rs.map((r) => r.mbps));
           const b = spread(rs.map((r) => r.bulk));
+          const rttLoad = spread(rs.map((r) => r.rttLoadMs));
           const dropped = rs.reduce((sum, r) => sum + r.loss.aToB.dropped, 0);
           const packets = rs.reduce((sum, r) => sum + r.loss.aToB.packets, 0);
-          const failed = rs.filter((r) => r.outcome !== 'success').length;
+          const capped = rs.filter((r) => r.outcome === 'capped').length;
+          const failed = rs.filter((r) => r.outcome !== 'success' && r.outcome !== 'capped').length;
           out.push([
             engine,
             rs[0]?.cc ?? cc,
             PATHS[key]?.name ?? key,
             fixed(rtts.get(key) ?? Number.NaN),
+            fixed(rttLoad.median),
             shaped ? pct(dropped, packets) : '–',
             String(n),
             formatSpread(s),
@@ -323,7 +378,7 @@ function render(
             formatSpread(b),
             fixed(b.median / bulkBase.median, 2),
             shaped ? `${fixed((100 * b.median) / LINK_MBPS, 0)} %` : '–',
-            failed > 0 ? `${failed} of ${rs.length} failed` : '',
+            [capped > 0 ? `${capped} of ${rs.length} capped` : '', failed > 0 ? `${failed} of ${rs.length} failed` : ''].filter((x) => x !== '').join(', '),
           ]);
         }
       }
@@ -334,7 +389,8 @@ function render(
       'engine',
       'sender cc',
       'path',
-      'RTT ms',
+      'RTT ms idle',
+      'RTT ms in run',
       'loss A→B (measured)',
       'streams',
       'run MB/s min / med / max',

@@ -51,20 +51,32 @@ export function globalArgs(args: ResticRepoArgs): readonly string[] {
   ];
 }
 
+/** What `backup` takes beyond the request. */
+export interface ResticBackupExtras extends Pick<ResticRepoArgs, 'retryLockSeconds'> {
+  /** `--read-concurrency N`, 1..32; the caller passes it only to restic 0.15+ (resticFeatures). */
+  readonly readConcurrency?: number;
+}
+
 /**
- * `restic <global> backup --json [--exclude X …] -- SOURCES…`. The `--` keeps a source that starts
- * with "-" from being read as a flag (both 0.14 and 0.18 parse flags with pflag, which honours it).
+ * `restic <global> backup --json [--read-concurrency N] [--exclude X …] -- SOURCES…`. The `--`
+ * keeps a source that starts with "-" from being read as a flag (both 0.14 and 0.18 parse flags
+ * with pflag, which honours it).
  */
 export function backupArgv(
   binary: string,
   request: BackupRequest,
   passwordFile: string,
-  extra: Pick<ResticRepoArgs, 'retryLockSeconds'> = {},
+  extra: ResticBackupExtras = {},
 ): readonly string[] {
+  const { readConcurrency, ...repoExtra } = extra;
+  const read =
+    readConcurrency !== undefined && Number.isFinite(readConcurrency)
+      ? ['--read-concurrency', String(Math.min(32, Math.max(1, Math.trunc(readConcurrency))))]
+      : [];
   return [
     binary,
     ...globalArgs({
-      ...extra,
+      ...repoExtra,
       repository: request.repository,
       passwordFile,
       streams: request.streams,
@@ -72,6 +84,7 @@ export function backupArgv(
     }),
     'backup',
     '--json',
+    ...read,
     ...request.excludes.flatMap((x) => ['--exclude', x]),
     '--',
     ...request.sources,

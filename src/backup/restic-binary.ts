@@ -38,6 +38,8 @@ export interface ResticFeatures {
   readonly retryLock: boolean;
   /** SIGINT during `backup` exits 130 (0.14 and 0.19+); 0.15–0.18 exit 1 with "context canceled". */
   readonly sigintExits130: boolean;
+  /** `backup --read-concurrency N` (files read in parallel; restic's default is 2): 0.15.0. */
+  readonly readConcurrency: boolean;
 }
 
 /** Compares two versions: negative when a < b, 0 when equal, positive when a > b. */
@@ -57,6 +59,7 @@ export function resticFeatures(v: ResticVersion): ResticFeatures {
     exitErrorJson: atLeast(v, 0, 18, 0),
     retryLock: atLeast(v, 0, 16, 0),
     sigintExits130: !atLeast(v, 0, 15, 0) || atLeast(v, 0, 19, 0),
+    readConcurrency: atLeast(v, 0, 15, 0),
   };
 }
 

@@ -79,6 +79,12 @@ export interface ResticEngineOptions {
   readonly progressFps?: number;
   /** Wait this long for another process's lock before failing (restic 0.16+ only; ignored on older). */
   readonly retryLockMs?: number;
+  /**
+   * Files restic reads in parallel (`backup --read-concurrency`, restic 0.15+; ignored with a debug
+   * line on older). Absent: restic's default, 2 — kept on purpose: on the measured machines more did
+   * not help (docs/benchmarks.md, `npm run bench -- restic-read`); it is for fast local disks.
+   */
+  readonly readConcurrency?: number;
   readonly log?: ResticLog;
 }
 
@@ -124,6 +130,10 @@ export function createResticEngine(options: ResticEngineOptions): ResticEngine {
     options.retryLockMs !== undefined && options.retryLockMs > 0 && features.retryLock
       ? options.retryLockMs / 1000
       : undefined;
+  const readConcurrency = options.readConcurrency !== undefined && features.readConcurrency ? options.readConcurrency : undefined;
+  if (options.readConcurrency !== undefined && readConcurrency === undefined) {
+    log('debug', 'restic is older than 0.15: --read-concurrency not passed', { version: binary.version });
+  }
   if (options.retryLockMs !== undefined && retryLockSeconds === undefined && options.retryLockMs > 0) {
     log('debug', 'restic is older than 0.16: --retry-lock not passed', { version: binary.version });
   }
@@ -390,6 +400,7 @@ export function createResticEngine(options: ResticEngineOptions): ResticEngine {
       const spec: CommandSpec = {
         argv: backupArgv(binary.path, request, passwordFile, {
           ...(retryLockSeconds !== undefined ? { retryLockSeconds } : {}),
+          ...(readConcurrency !== undefined ? { readConcurrency } : {}),
         }),
         env,
         secrets: [request.password],

@@ -37,11 +37,11 @@ describe('parseResticVersion', () => {
 describe('resticFeatures', () => {
   it('gates what came after 0.14 by version', () => {
     const v = (minor: number, patch = 0) => resticFeatures({ major: 0, minor, patch });
-    expect(v(14)).toEqual({ repoAndLockExitCodes: false, wrongPasswordExitCode: false, exitErrorJson: false, retryLock: false, sigintExits130: true });
+    expect(v(14)).toEqual({ repoAndLockExitCodes: false, wrongPasswordExitCode: false, exitErrorJson: false, retryLock: false, sigintExits130: true, readConcurrency: false });
     expect(v(16)).toMatchObject({ retryLock: true, repoAndLockExitCodes: false, sigintExits130: false });
     expect(v(17)).toMatchObject({ repoAndLockExitCodes: true, wrongPasswordExitCode: false });
     expect(v(17, 1)).toMatchObject({ wrongPasswordExitCode: true, exitErrorJson: false });
-    expect(v(18)).toEqual({ repoAndLockExitCodes: true, wrongPasswordExitCode: true, exitErrorJson: true, retryLock: true, sigintExits130: false });
+    expect(v(18)).toEqual({ repoAndLockExitCodes: true, wrongPasswordExitCode: true, exitErrorJson: true, retryLock: true, sigintExits130: false, readConcurrency: true });
     expect(v(19)).toMatchObject({ sigintExits130: true });
     expect(compareVersions({ major: 1, minor: 0, patch: 0 }, { major: 0, minor: 99, patch: 9 })).toBeGreaterThan(0);
   });
