@@ -51,7 +51,8 @@ export function namespacedRunner(inner: CommandRunner, ns: string, env: Readonly
 export async function waitForTcp(ns: string, host: string, port: number, child?: ChildProcess): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (child !== undefined && child.exitCode !== null) break;
-    const r = spawnSync('ip', ['netns', 'exec', ns, 'timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/${host}/${port}`]);
+    // stdin must not be a socket (node's default pipe is one): bash would source ~/.bashrc.
+    const r = spawnSync('ip', ['netns', 'exec', ns, 'timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/${host}/${port}`], { stdio: 'ignore' });
     if (r.status === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -171,7 +171,8 @@ function bannerOnLoopback(host: string, port: number): Promise<boolean> {
 
 function bannerInNamespace(host: string, port: number, netns: string): boolean {
   const probe = `exec 3<>/dev/tcp/${host}/${port} && head -c 4 <&3`;
-  const r = spawnSync('ip', ['netns', 'exec', netns, 'timeout', '2', 'bash', '-c', probe], { encoding: 'latin1' });
+  // stdin must not be a socket: bash then thinks sshd started it and sources ~/.bashrc.
+  const r = spawnSync('ip', ['netns', 'exec', netns, 'timeout', '2', 'bash', '-c', probe], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'] });
   return r.stdout.startsWith('SSH-');
 }
 
