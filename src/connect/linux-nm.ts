@@ -55,7 +55,11 @@ export interface LinuxNmOptions {
   readonly log?: DriverLog;
   readonly pacing?: Pacing;
   readonly files?: HostFiles;
-  /** `nmcli connection up` attempts when only NetworkManager's plugin timeout stopped it. Default 3. */
+  /**
+   * `nmcli connection up` attempts when only NetworkManager's plugin timeout stopped it. Default 4:
+   * NetworkManager-l2tp runs `ipsec stop` and `ipsec start` inside NetworkManager's ~11 s wait, and
+   * on a busy machine that alone can take longer (the lab measured 4–12 s for `ipsec stop`).
+   */
   readonly connectAttempts?: number;
 }
 
@@ -385,7 +389,7 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
         if (secrets !== '') pipes.push(secrets);
       }
       const uuid = fields?.get('connection.uuid');
-      const attempts = options.connectAttempts ?? 3;
+      const attempts = options.connectAttempts ?? 4;
       for (let attempt = 1; ; attempt++) {
         const cursor = await journalCursor(runner, signal);
         const up = await nmcli(['-w', '90', 'connection', 'up', 'id', name, ...(pipes.length > 0 ? ['passwd-file', '/dev/fd/3'] : [])], signal, {

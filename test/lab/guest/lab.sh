@@ -27,6 +27,7 @@ finish() {
   cp -r "$BHOME/logs" "$OUT/diag/backhaul-logs" 2>/dev/null
   timing lab_total_s "$(el "$T0")"
   echo "$PASS passed, $FAIL failed, $SKIP skipped"
+  [ "$FAIL" = 0 ] || exit 1
 }
 trap finish EXIT
 

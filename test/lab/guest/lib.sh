@@ -324,7 +324,7 @@ run_session() {
     const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return {}; } });
     const end = lines.reverse().find((l) => l.type === "end")?.record ?? {};
     const at = (s) => Date.parse((end.states ?? []).find((x) => x.state === s)?.at ?? "");
-    const q = (v) => "\x27" + String(v ?? "").replace(/\x27/g, "") + "\x27";
+    const q = (v) => "\x27" + String(v ?? "").replace(/\x27/g, "\x27\\\x27\x27") + "\x27";
     const connect = (at("backing-up") - at("connecting")) / 1000;
     const backup = (at("tearing-down") - at("backing-up")) / 1000;
     console.log(`END=${q(end.end)} CODE=${q(end.failure?.code)} MESSAGE=${q(end.failure?.message)} HINT=${q(end.failure?.hint)} CONNECT_S=${q(isNaN(connect) ? "" : connect.toFixed(1))} BACKUP_S=${q(isNaN(backup) ? "" : backup.toFixed(1))} BYTES=${q(end.summary?.bytesProcessed ?? "")} DURATION_S=${q(end.summary?.durationSeconds ?? "")}`);
@@ -349,7 +349,7 @@ canary_patterns() {
     printf '%s' "$s" | od -An -tx1 | tr -d ' \n' | tr a-f A-F; echo
   done >> "$f"
 }
-# sample every process's argv and environment until $OUT/stop-sampler exists
+# sample every process's argv and environment once a second (an nmcli up lasts seconds) until stopped
 start_sampler() {
   rm -f /dev/shm/bh-stop-sampler "$OUT/canary-argv.txt"
   (
@@ -358,7 +358,7 @@ start_sampler() {
         echo "$p $(tr '\0' ' ' < "${p%/*}/cmdline" 2>/dev/null | cut -c1-200)" >> "$OUT/canary-argv.txt"
       done
       SAMPLES=$((${SAMPLES:-0}+1)); echo "$SAMPLES" > /dev/shm/bh-samples
-      sleep 0.3
+      sleep 1
     done
   ) &
   SAMPLER=$!
@@ -368,7 +368,7 @@ stop_sampler() { touch /dev/shm/bh-stop-sampler; wait "$SAMPLER" 2>/dev/null; }
 # files the canaries must never be left in (the user's own secret files and the server excluded)
 canary_files() {
   grep -r -l -a -F -D skip -f /dev/shm/bh-canaries /run /etc /tmp /var/tmp /var/lib/NetworkManager /root "$BHOME" /var/log 2>/dev/null \
-    | grep -v -E "^($SEC|/etc/netns/cloud|$CLOUD_RUN|/var/lib/lab/)" || true
+    | grep -v -E "^($SEC|/etc/netns/cloud|$CLOUD_RUN|/var/lib/lab/|$BH/test/lab/|/tmp/lab-guest/)" || true
 }
 
 # --------------------------------------------------------------------------------------- leftovers
