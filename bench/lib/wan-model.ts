@@ -24,6 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { stopChild } from '../../test/helpers/sshd-lab.js';
 
 const run = promisify(execFile);
 
@@ -168,14 +169,7 @@ export async function createWanModel(): Promise<WanModel> {
     const child = relay;
     relay = undefined;
     relayDelay = undefined;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise<void>((resolve) => child.once('exit', () => {
-      resolve();
-    }));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await gone;
-    clearTimeout(timer);
+    if (child !== undefined) await stopChild(child);
   }
 
   async function startRelay(delayMs: number): Promise<void> {

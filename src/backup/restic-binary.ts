@@ -91,19 +91,29 @@ export function resticInstallCommand(platform: NodeJS.Platform): string {
   }
 }
 
-/** restic is missing, does not run, or is too old. Its class is the session's failure class. */
-export class ResticBinaryError extends Error {
-  override readonly name = 'ResticBinaryError';
+/** An engine's binary is missing, does not run, or is too old. Its class is the session's failure class. */
+export class EngineBinaryError extends Error {
   readonly class = 'engine-missing';
   constructor(
     /** What is wrong, one sentence; `message` is this followed by the fix. */
     readonly problem: string,
     /** What to do about it, one sentence with the exact command. */
     readonly fix: string,
+  ) {
+    super(`${problem} ${fix}`);
+  }
+}
+
+/** restic is missing, does not run, or is too old. */
+export class ResticBinaryError extends EngineBinaryError {
+  override readonly name = 'ResticBinaryError';
+  constructor(
+    problem: string,
+    fix: string,
     /** The binary that was found but rejected, when there was one. */
     readonly found?: { readonly path: string; readonly version?: ResticVersion },
   ) {
-    super(`${problem} ${fix}`);
+    super(problem, fix);
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { CommandError, type CommandRunner } from '../os/command.js';
 import { versionArgv } from './rsync-args.js';
-import { compareVersions, formatVersion, type ResticVersion } from './restic-binary.js';
+import { compareVersions, EngineBinaryError, formatVersion, type ResticVersion } from './restic-binary.js';
 
 /** A release number (the same shape as restic's). */
 export type RsyncVersion = ResticVersion;
@@ -24,16 +24,9 @@ export function parseRsyncVersion(output: string): RsyncVersion | undefined {
   return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
 }
 
-/** rsync is missing, does not run, or is too old. `class` is the session's failure class. */
-export class RsyncBinaryError extends Error {
+/** rsync is missing, does not run, or is too old. */
+export class RsyncBinaryError extends EngineBinaryError {
   override readonly name = 'RsyncBinaryError';
-  readonly class = 'engine-missing';
-  constructor(
-    readonly problem: string,
-    readonly fix: string,
-  ) {
-    super(`${problem} ${fix}`);
-  }
 }
 
 /** The one command that installs rsync and ssh on this OS. */
