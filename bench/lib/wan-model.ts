@@ -175,7 +175,11 @@ export async function createWanModel(): Promise<WanModel> {
   async function startRelay(delayMs: number): Promise<void> {
     if (relay !== undefined && relayDelay === delayMs) return;
     await stopRelay();
-    const child = spawn('ip', ['netns', 'exec', r, 'python3', RELAY, String(delayMs), 'ta', 'tb'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Raised priority: on a busy machine (another job's VM) a starved relay holds packets longer
+    // than D and the path's RTT drifts with the load; "RTT in run" in the table shows what is left.
+    const child = spawn('ip', ['netns', 'exec', r, 'nice', '-n', '-10', 'python3', RELAY, String(delayMs), 'ta', 'tb'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let errors = '';
     child.stderr.on('data', (chunk: Buffer) => {
       errors = (errors + chunk.toString('utf8')).slice(-2000);
