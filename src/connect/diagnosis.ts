@@ -127,7 +127,7 @@ export const diagnosisTable: readonly DiagnosisRule[] = [
   },
   {
     code: 'tunnel.nm-plugin-timeout', source: 'log', match: /failed to connect: 'Timeout was reached'/,
-    what: 'NetworkManager gave up waiting for its VPN plugin', cause: 'the IPsec negotiation took longer than NetworkManager allows: a busy machine, or a gateway that does not answer',
+    what: 'NetworkManager gave up waiting for its VPN plugin', cause: 'the plugin needed more than the 10 s NetworkManager gives it to start IPsec: a busy machine, or a gateway that does not answer',
     action: 'Try again; if it keeps happening, check that the gateway answers (UDP 500/4500).',
   },
   // --- pppd exit status (pppd(8)) ----------------------------------------------------------------

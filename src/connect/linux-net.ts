@@ -7,7 +7,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandRunner, CommandSpec } from '../os/command.js';
-import { TunnelError, type DriverResource, type ResourceJournal } from './driver.js';
+import { TunnelError, type DriverResource, type ResourceJournal, type TunnelProfile, type TunnelStatus } from './driver.js';
 
 /** `ip -j route get` for one destination. */
 export interface RouteInfo {
@@ -90,6 +90,29 @@ export async function interfaceWithAddress(runner: CommandRunner, address: strin
   const all = await interfaces(runner, signal);
   return all.find((item) => isTunnelDevice(item.name) && item.addresses.some((addr) => addr.local === address)) ??
     all.find((item) => item.addresses.some((addr) => addr.local === address));
+}
+
+/**
+ * The tunnel already carrying the profile's first split subnet — the user's own VPN, or one left
+ * up — as a status, or undefined when that subnet goes the normal way. Such a tunnel is used and
+ * left alone.
+ */
+export async function tunnelCarryingRoutes(runner: CommandRunner, profile: TunnelProfile, signal: AbortSignal): Promise<TunnelStatus | undefined> {
+  const first = profile.routes[0];
+  if (first === undefined) return undefined;
+  const route = await routeGet(runner, firstHost(first), signal);
+  if (route === undefined || !(isTunnelDevice(route.dev) || route.table === '220')) return undefined;
+  const [link] = route.dev !== undefined && isTunnelDevice(route.dev) ? await interfaces(runner, signal, route.dev) : [];
+  return {
+    state: 'up',
+    ...(link === undefined ? {} : { interfaceName: link.name, mtu: link.mtu }),
+    ...(route.prefsrc === undefined ? {} : { localAddress: route.prefsrc }),
+  };
+}
+
+/** The status of a tunnel Backhaul did not bring up, found by the route of the first split subnet. */
+export async function foreignTunnelStatus(runner: CommandRunner, profile: TunnelProfile, signal: AbortSignal): Promise<TunnelStatus> {
+  return (await tunnelCarryingRoutes(runner, profile, signal)) ?? { state: 'down' };
 }
 
 /** Calls `probe` until it returns a value, at most `timeoutMs` (counted in polls), honouring abort. */

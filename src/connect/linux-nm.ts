@@ -34,17 +34,17 @@ import {
   addMssClamp,
   cleanUpCommonResource,
   defaultPacing,
-  firstHost,
-  interfaceWithAddress,
+  foreignTunnelStatus,
   interfaces,
+  interfaceWithAddress,
   isTunnelDevice,
   journalCursor,
   journalSince,
+  type Pacing,
   pollUntil,
   removeMssClamp,
-  routeGet,
   runOrFail,
-  type Pacing,
+  tunnelCarryingRoutes,
 } from './linux-net.js';
 import { computeTunnelMtu } from './mtu.js';
 import { assertCipherPolicy, verifyTunnel, type TunnelShape } from './tunnel-checks.js';
@@ -56,9 +56,11 @@ export interface LinuxNmOptions {
   readonly pacing?: Pacing;
   readonly files?: HostFiles;
   /**
-   * `nmcli connection up` attempts when only NetworkManager's plugin timeout stopped it. Default 4:
-   * NetworkManager-l2tp runs `ipsec stop` and `ipsec start` inside NetworkManager's ~11 s wait, and
-   * on a busy machine that alone can take longer (the lab measured 4–12 s for `ipsec stop`).
+   * `nmcli connection up` attempts when only NetworkManager's wait for its plugin ran out. Default
+   * 6: NetworkManager 1.42 gives the plugin's Connect call 10 s (DBUS_DEFAULT_TIMEOUT_MSEC in
+   * src/core/vpn/nm-vpn-connection.c) and network-manager-l2tp 1.20.8 runs `ipsec stop`, `ipsec
+   * start` and `ipsec up` inside it; on a busy machine that alone can take longer (the lab measured
+   * 4–12 s for `ipsec stop`). More specific evidence (retransmits, a wrong PSK) is never retried.
    */
   readonly connectAttempts?: number;
 }
@@ -244,11 +246,7 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
   const findExisting = async (profile: TunnelProfile, fields: Map<string, string> | undefined, signal: AbortSignal): Promise<ActiveTunnel | undefined> => {
     const name = nmConnectionName(profile.name);
     if ((await statusFrom(fields, signal)).state === 'up') return { connection: name, owned: false, pskStored: false, mssClamped: false };
-    const first = profile.routes[0];
-    if (first === undefined) return undefined;
-    const route = await routeGet(runner, firstHost(first), signal);
-    if (route !== undefined && (isTunnelDevice(route.dev) || route.table === '220')) return { owned: false, pskStored: false, mssClamped: false };
-    return undefined;
+    return (await tunnelCarryingRoutes(runner, profile, signal)) === undefined ? undefined : { owned: false, pskStored: false, mssClamped: false };
   };
 
   /**
@@ -305,7 +303,7 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
   };
 
   const currentStatus = (profile: TunnelProfile, signal: AbortSignal): Promise<TunnelStatus> => {
-    if (active !== undefined && active.connection === undefined) return foreignStatus(runner, profile, signal);
+    if (active !== undefined && active.connection === undefined) return foreignTunnelStatus(runner, profile, signal);
     return statusOf(active?.connection ?? nmConnectionName(profile.name), signal);
   };
 
@@ -372,7 +370,7 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
       const existing = await findExisting(profile, fields, signal);
       if (existing !== undefined) {
         active = existing;
-        const status = existing.connection === undefined ? await foreignStatus(runner, profile, signal) : await statusOf(existing.connection, signal);
+        const status = existing.connection === undefined ? await foreignTunnelStatus(runner, profile, signal) : await statusOf(existing.connection, signal);
         log('info', `the ${profile.name} tunnel was already up${existing.connection === undefined ? '' : ` (${existing.connection})`}: using it and leaving it up`);
         return { broughtUp: false, status };
       }
@@ -389,7 +387,7 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
         if (secrets !== '') pipes.push(secrets);
       }
       const uuid = fields?.get('connection.uuid');
-      const attempts = options.connectAttempts ?? 4;
+      const attempts = options.connectAttempts ?? 6;
       for (let attempt = 1; ; attempt++) {
         const cursor = await journalCursor(runner, signal);
         const up = await nmcli(['-w', '90', 'connection', 'up', 'id', name, ...(pipes.length > 0 ? ['passwd-file', '/dev/fd/3'] : [])], signal, {
@@ -468,19 +466,6 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
       }
       if (leftovers.tunnelUp) await nmcli(['-w', '30', 'connection', 'down', 'id', name], signal, { timeoutMs: 45_000 });
     },
-  };
-}
-
-/** Status of a tunnel we did not bring up, found by the route of the first split subnet. */
-async function foreignStatus(runner: CommandRunner, profile: TunnelProfile, signal: AbortSignal): Promise<TunnelStatus> {
-  const first = profile.routes[0];
-  const route = first === undefined ? undefined : await routeGet(runner, firstHost(first), signal);
-  if (route === undefined || !(isTunnelDevice(route.dev) || route.table === '220')) return { state: 'down' };
-  const [link] = route.dev !== undefined && isTunnelDevice(route.dev) ? await interfaces(runner, signal, route.dev) : [];
-  return {
-    state: 'up',
-    ...(link === undefined ? {} : { interfaceName: link.name, mtu: link.mtu }),
-    ...(route.prefsrc === undefined ? {} : { localAddress: route.prefsrc }),
   };
 }
 

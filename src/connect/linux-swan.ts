@@ -28,16 +28,16 @@ import {
   addRoute,
   cleanUpCommonResource,
   defaultPacing,
-  firstHost,
+  foreignTunnelStatus,
   interfaces,
-  isTunnelDevice,
+  type Pacing,
   pollUntil,
   removeMssClamp,
   removeRoute,
   routeGet,
-  type Pacing,
   type RouteInfo,
   type RouteSpec,
+  tunnelCarryingRoutes,
 } from './linux-net.js';
 import { computeTunnelMtu } from './mtu.js';
 import { pppLinkName, pppOptions, pppSecret, strongswanConf, swanctlConf, swanPaths, SWAN_CONN, USERSPACE_ESP_MTU, xl2tpdConf, type SwanPaths } from './swan-config.js';
@@ -318,12 +318,11 @@ export function createLinuxSwanDriver(options: LinuxSwanOptions): TunnelDriver {
     async connect(profile, signal, journal): Promise<ConnectOutcome> {
       assertCipherPolicy(profile);
       checkSupported(profile, host);
-      const first = profile.routes[0];
-      const existing = first === undefined ? undefined : await routeGet(runner, firstHost(first), signal);
-      if (existing !== undefined && (isTunnelDevice(existing.dev) || existing.table === '220')) {
+      const existing = await tunnelCarryingRoutes(runner, profile, signal);
+      if (existing !== undefined) {
         adopted = true;
-        log('info', `the ${profile.name} subnet is already routed through ${existing.dev ?? 'a tunnel'}: using that tunnel and leaving it up`);
-        return { broughtUp: false, status: { state: 'up', ...(existing.dev === undefined ? {} : { interfaceName: existing.dev }), ...(existing.prefsrc === undefined ? {} : { localAddress: existing.prefsrc }) } };
+        log('info', `the ${profile.name} subnet is already routed through ${existing.interfaceName ?? 'a tunnel'}: using that tunnel and leaving it up`);
+        return { broughtUp: false, status: existing };
       }
       const gatewayRoute = profile.fullTunnel ? await routeGet(runner, profile.gateways[0] ?? '', signal) : undefined;
       const paths = await prepareDir(profile, journal, l2tpMtu(profile));
@@ -345,12 +344,12 @@ export function createLinuxSwanDriver(options: LinuxSwanOptions): TunnelDriver {
     },
 
     status(profile, signal): Promise<TunnelStatus> {
-      if (adopted) return foreignStatus(runner, profile, signal);
+      if (adopted) return foreignTunnelStatus(runner, profile, signal);
       return statusOf(profile, signal);
     },
 
     async verify(profile, repositoryHost, signal): Promise<void> {
-      const status = adopted ? await foreignStatus(runner, profile, signal) : await statusOf(profile, signal);
+      const status = adopted ? await foreignTunnelStatus(runner, profile, signal) : await statusOf(profile, signal);
       const device = adopted ? status.interfaceName : session?.interfaceName;
       const expectedMtu = profile.type === 'l2tp' ? l2tpMtu(profile) : ikev2Mtu(profile, session?.natTraversal ?? true);
       const shape: TunnelShape = {
@@ -387,13 +386,6 @@ function optionalStatus(current: Session): { interfaceName?: string; localAddres
     ...(current.interfaceName === undefined ? {} : { interfaceName: current.interfaceName }),
     ...(current.localAddress === undefined ? {} : { localAddress: current.localAddress }),
   };
-}
-
-async function foreignStatus(runner: CommandRunner, profile: TunnelProfile, signal: AbortSignal): Promise<TunnelStatus> {
-  const first = profile.routes[0];
-  const route = first === undefined ? undefined : await routeGet(runner, firstHost(first), signal);
-  if (route === undefined || !(isTunnelDevice(route.dev) || route.table === '220')) return { state: 'down' };
-  return { state: 'up', ...(route.dev === undefined ? {} : { interfaceName: route.dev }), ...(route.prefsrc === undefined ? {} : { localAddress: route.prefsrc }) };
 }
 
 /** What this driver can't do on this host, refused before anything is written or sent. */

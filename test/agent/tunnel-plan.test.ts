@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { driverForCleanUp, planTunnel, TunnelPlanError } from '../../src/agent/tunnel-plan.js';
 import { validateConfigData, type Config } from '../../src/config/schema.js';
 import { REDACTED, SecretRedactor } from '../../src/os/redact.js';
-import { labHost, PASSWORD, PSK } from '../connect/linux-fakes.js';
+import { l2tpPsk, labHost, PASSWORD, PSK } from '../connect/linux-fakes.js';
 import { ReplayingCommandRunner } from '../helpers/replaying-runner.js';
 
 let dir: string;
@@ -49,19 +49,8 @@ describe('planTunnel', () => {
     const redactor = new SecretRedactor();
     const plan = await planTunnel(context(config({}), redactor), 'nightly', 'office');
     expect(plan.driver.name).toBe('linux-nm');
-    expect(plan.profile).toEqual({
-      name: 'office',
-      type: 'l2tp',
-      gateways: ['203.0.113.2'],
-      routes: ['10.99.0.0/24'],
-      fullTunnel: false,
-      auth: { method: 'psk', psk: PSK, username: 'vpnuser', password: PASSWORD },
-      ikeProposals: ['aes256-sha256-modp2048', 'aes128-sha256-modp2048'],
-      espProposals: ['aes256-sha256', 'aes128-sha256'],
-      cipherPolicy: 'strict',
-      keepalive: { intervalSeconds: 30, failures: 4 },
-      mssClamp: false,
-    });
+    // the unit tests' profile is exactly what the docs' defaults resolve to
+    expect(plan.profile).toEqual({ ...l2tpPsk, mssClamp: false });
     expect(redactor.redact(`${PSK} ${PASSWORD}`)).toBe(`${REDACTED} ${REDACTED}`);
   });
 

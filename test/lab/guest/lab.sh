@@ -92,6 +92,24 @@ failure_case() { # CASE TYPE DRIVER AUTH CODE MESSAGE [profile yaml extra…]
 P=p-   # profile names are p-<case>
 msg() { printf 'profile %s%s: %s (likely cause: %s)' "$P" "$1" "$2" "$3"; }
 
+# wrong PSK, wrong password, unreachable gateway for one driver's L2TP (case names PREFIX-…)
+l2tp_failures() { # DRIVER PREFIX
+  PSK_FILE=$SEC/wrong-psk failure_case "$2-wrong-psk" l2tp "$1" psk tunnel.wrong-psk \
+    "$(msg "$2-wrong-psk" 'the gateway rejected the IPsec pre-shared key' "the pre-shared key does not match the gateway's, IKE phase 1 could not be decrypted")"
+  PASS_FILE=$SEC/wrong-password failure_case "$2-wrong-password" l2tp "$1" psk tunnel.wrong-password \
+    "$(msg "$2-wrong-password" 'the L2TP server rejected the user name or password' 'auth.username or the password in auth.password is wrong, or the account is locked')"
+  GATEWAY=$UNREACH failure_case "$2-unreachable" l2tp "$1" psk tunnel.gateway-unreachable \
+    "$(msg "$2-unreachable" 'the gateway did not answer' 'the gateway is down or unreachable, or UDP 500 is blocked on the way')"
+}
+
+# UDP 4500 dropped at the NAT: IKE starts on 500, NAT-T never answers
+natt_blocked_case() { # CASE TYPE DRIVER AUTH
+  block_4500
+  failure_case "$1" "$2" "$3" "$4" tunnel.natt-blocked \
+    "$(msg "$1" 'IKE got through, then the gateway stopped answering on UDP 4500' 'this machine is behind NAT and UDP port 4500, which NAT traversal needs, is blocked on the way to the gateway')"
+  unblock_4500
+}
+
 if [ "$TIER" != bench ]; then
 # ------------------------------------------------------------------------- sessions that succeed
 success_case nm-l2tp-psk l2tp linux-nm psk "$DATA_MB"
@@ -102,16 +120,8 @@ success_case swan-l2tp-cert l2tp linux-swan cert "$([ "$TIER" = quick ] && echo 
 success_case nm-l2tp-cert l2tp linux-nm cert "$([ "$TIER" = quick ] && echo 5 || echo "$DATA_MB")"
 
 # ------------------------------------------------------------------------- failures, bounded
-PSK_FILE=$SEC/wrong-psk failure_case nm-wrong-psk l2tp linux-nm psk tunnel.wrong-psk \
-  "$(msg nm-wrong-psk 'the gateway rejected the IPsec pre-shared key' "the pre-shared key does not match the gateway's, IKE phase 1 could not be decrypted")"
-PASS_FILE=$SEC/wrong-password failure_case nm-wrong-password l2tp linux-nm psk tunnel.wrong-password \
-  "$(msg nm-wrong-password 'the L2TP server rejected the user name or password' 'auth.username or the password in auth.password is wrong, or the account is locked')"
-GATEWAY=$UNREACH failure_case nm-unreachable l2tp linux-nm psk tunnel.gateway-unreachable \
-  "$(msg nm-unreachable 'the gateway did not answer' 'the gateway is down or unreachable, or UDP 500 is blocked on the way')"
-block_4500
-failure_case nm-4500-blocked l2tp linux-nm psk tunnel.natt-blocked \
-  "$(msg nm-4500-blocked 'IKE got through, then the gateway stopped answering on UDP 4500' 'this machine is behind NAT and UDP port 4500, which NAT traversal needs, is blocked on the way to the gateway')"
-unblock_4500
+l2tp_failures linux-nm nm
+natt_blocked_case nm-4500-blocked l2tp linux-nm psk
 before=$(( $(ike_packets ike500) + $(ike_packets ike4500) ))
 failure_case weak-proposal l2tp linux-nm psk tunnel.weak-cipher \
   'profiles.p-weak-proposal: refused before contacting the gateway: "3des-sha1-modp1024" (IKE) uses 3des: 3DES has a 64-bit block (Sweet32); sha1: SHA-1 is deprecated for IPsec integrity (RFC 8221, RFC 8247); modp1024: DH group 2 (1024-bit) is below group 14' \
@@ -122,20 +132,12 @@ if [ "$before" = "$after" ]; then ok "weak-proposal: not one IKE packet left the
 fi  # TIER != bench
 
 if [ "$TIER" = full ]; then
-  PSK_FILE=$SEC/wrong-psk failure_case swan-wrong-psk l2tp linux-swan psk tunnel.wrong-psk \
-    "$(msg swan-wrong-psk 'the gateway rejected the IPsec pre-shared key' "the pre-shared key does not match the gateway's, IKE phase 1 could not be decrypted")"
-  PASS_FILE=$SEC/wrong-password failure_case swan-wrong-password l2tp linux-swan psk tunnel.wrong-password \
-    "$(msg swan-wrong-password 'the L2TP server rejected the user name or password' 'auth.username or the password in auth.password is wrong, or the account is locked')"
-  GATEWAY=$UNREACH failure_case swan-unreachable l2tp linux-swan psk tunnel.gateway-unreachable \
-    "$(msg swan-unreachable 'the gateway did not answer' 'the gateway is down or unreachable, or UDP 500 is blocked on the way')"
-  block_4500
-  failure_case swan-4500-blocked ikev2 linux-swan cert tunnel.natt-blocked \
-    "$(msg swan-4500-blocked 'IKE got through, then the gateway stopped answering on UDP 4500' 'this machine is behind NAT and UDP port 4500, which NAT traversal needs, is blocked on the way to the gateway')"
-  unblock_4500
-  failure_case swan-rogue-cert ikev2 linux-swan rogue tunnel.auth-rejected \
-    "$(msg swan-rogue-cert "the gateway rejected this machine's credentials" 'the gateway does not accept this certificate or pre-shared key: an unknown CA, a revoked certificate or a wrong identity')"
-  failure_case nm-rogue-cert ikev2 linux-nm rogue tunnel.auth-rejected \
-    "$(msg nm-rogue-cert "the gateway rejected this machine's credentials" 'the gateway does not accept this certificate or pre-shared key: an unknown CA, a revoked certificate or a wrong identity')"
+  l2tp_failures linux-swan swan
+  natt_blocked_case swan-4500-blocked ikev2 linux-swan cert
+  for d in swan nm; do
+    failure_case "$d-rogue-cert" ikev2 "linux-$d" rogue tunnel.auth-rejected \
+      "$(msg "$d-rogue-cert" "the gateway rejected this machine's credentials" 'the gateway does not accept this certificate or pre-shared key: an unknown CA, a revoked certificate or a wrong identity')"
+  done
 fi
 
 if [ "$TIER" != quick ]; then . "$HERE/bench.sh"; fi
