@@ -17,7 +17,12 @@ T0=$(date +%s)
 log() { echo "[build-image +$(( $(date +%s) - T0 ))s] $*" >&2; }
 
 [ "$(id -u)" = 0 ] || { echo "build-image: needs root (debootstrap, chroot)" >&2; exit 2; }
-STAMP="$(sha256sum "$SELF" | cut -d' ' -f1) kver=$KVER node=$(node --version 2>/dev/null || echo none)"
+# Two lab runs on one machine share the cache: one builds, the other waits (up to 30 min).
+mkdir -p "$(dirname "$LAB")"
+exec 9>"$LAB.lock"
+flock -w 1800 9 || { echo "build-image: $LAB.lock is held by another build" >&2; exit 1; }
+# The image is current while this script's code (comments aside), the kernel and Node are the same.
+STAMP="$(grep -v -E '^[[:space:]]*#' "$SELF" | sha256sum | cut -d' ' -f1) kver=$KVER node=$(node --version 2>/dev/null || echo none)"
 if [ -z "${FORCE:-}" ] && [ -s "$LAB/rootfs.ext4" ] && [ -s "$LAB/vmlinuz" ] && [ -s "$LAB/initrd.img" ] \
    && [ "$(cat "$LAB/image.stamp" 2>/dev/null)" = "$STAMP" ]; then
   log "cached image is current: $LAB"

@@ -8,7 +8,8 @@
 set -uo pipefail
 TIER=${1:-quick}
 cd "$(dirname "$0")/../.."
-OUT=${LAB_OUT:-/var/tmp/backhaul-lab-out/$TIER}
+mkdir -p /var/tmp/backhaul-lab-out
+OUT=${LAB_OUT:-$(mktemp -d "/var/tmp/backhaul-lab-out/$TIER.XXXXXX")}
 summary() { echo "$1 passed, $2 failed, $3 skipped"; }
 if [ "$(id -u)" != 0 ]; then echo "test:lab needs root (QEMU, debootstrap, namespaces)"; summary 0 0 1; exit 0; fi
 T0=$(date +%s)
