@@ -36,6 +36,21 @@ if (!existsSync(bin) || newestSource(join(root, 'src')) > statSync(bin).mtimeMs)
   if (run([process.execPath, join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']) !== 0) process.exit(1);
 }
 
+// The web UI bundle (src/renderer → dist/ui), rebuilt when its sources changed.
+const ui = join(root, 'dist', 'ui', 'index.html');
+const uiSources = (dir) => {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? uiSources(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+};
+if (!existsSync(ui) || uiSources(join(root, 'src', 'renderer')) > statSync(ui).mtimeMs) {
+  console.log('Building the web UI…');
+  if (run([process.execPath, join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '-c', 'src/renderer/vite.config.ts', '--logLevel', 'warn']) !== 0) process.exit(1);
+}
+
 // restic is the one system package the demo needs: install it where we can, else say how.
 const hasRestic = spawnSync('restic', ['version'], { stdio: 'ignore' }).status === 0;
 if (!hasRestic && process.platform !== 'win32') {

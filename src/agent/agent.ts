@@ -41,13 +41,13 @@ export interface AgentOptions {
   readonly networkGiveUpMs?: number;
   /** Also write the metrics to this file (node_exporter's textfile collector), after every session. */
   readonly metricsTextfile?: string;
-  /** The built renderer bundle the web listener serves (default: the package's dist/renderer). */
+  /** The built renderer bundle the web listener serves (default: the package's dist/ui). */
   readonly webRoot?: string;
 }
 
-/** dist/renderer of this package: the same relative place from src/agent and dist/agent. */
+/** dist/ui of this package (the built renderer): the same relative place from src/agent and dist/agent. */
 export function defaultWebRoot(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'renderer');
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'ui');
 }
 
 /** The last run of a job as the tray and Status page summarise it. */
