@@ -37,7 +37,6 @@ import {
   foreignTunnelStatus,
   interfaces,
   interfaceWithAddress,
-  isTunnelDevice,
   journalCursor,
   journalSince,
   type Pacing,
@@ -237,7 +236,8 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
       if (address === undefined || address === '') return { state: 'up' };
       const link = await interfaceWithAddress(runner, address, signal);
       const base = { state: 'up' as const, localAddress: address };
-      return link === undefined || !isTunnelDevice(link.name) ? base : { ...base, interfaceName: link.name, mtu: link.mtu };
+      // L2TP's tunnel is its ppp device; charon-nm's tun0 carries no traffic (IKEv2 routes via table 220).
+      return link === undefined || !link.name.startsWith('ppp') ? base : { ...base, interfaceName: link.name, mtu: link.mtu };
     }
     return { state: vpnState >= 1 && vpnState <= 4 ? 'connecting' : 'down' };
   };
@@ -436,19 +436,20 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
       const name = active?.connection ?? nmConnectionName(profile.name);
       const before = await statusOf(name, signal);
       if (active?.mssClamped === true) await removeMssClamp(runner, journal, profile.name, signal);
-      const down = await nmcli(['-w', '30', 'connection', 'down', 'id', name], signal, { timeoutMs: 45_000 });
+      const down = await nmcli(['-w', '20', 'connection', 'down', 'id', name], signal, { timeoutMs: 25_000 });
       if (down.exitCode !== 0 && down.exitCode !== 10) {
         throw new TunnelError('tunnel.disconnect', `profile ${profile.name}: NetworkManager could not take ${name} down (nmcli exit ${down.exitCode ?? 'none'})`, `Take it down by hand: nmcli connection down id ${name}`);
       }
       // nmcli returns before pppd has exited and before the plugin removed its PSK file.
+      // Bounded well inside the session's teardown budget (60 s): a slow exit is logged, not fatal.
       const device = before.interfaceName;
       if (device !== undefined) {
-        const gone = await pollUntil(async () => ((await interfaces(runner, signal, device)).length === 0 ? true : undefined), 30_000, pacing, signal);
-        if (gone === undefined) log('warn', `${device} was still present 30 s after disconnecting`);
+        const gone = await pollUntil(async () => ((await interfaces(runner, signal, device)).length === 0 ? true : undefined), 20_000, pacing, signal);
+        if (gone === undefined) log('warn', `${device} was still present 20 s after disconnecting`);
       }
       if (profile.type === 'l2tp') {
-        const removed = await pollUntil(async () => ((await files.exists(NM_L2TP_SECRETS)) ? undefined : true), 20_000, pacing, signal);
-        if (removed === undefined) log('warn', `${NM_L2TP_SECRETS} (the plugin's PSK file) was still present 20 s after disconnecting`);
+        const removed = await pollUntil(async () => ((await files.exists(NM_L2TP_SECRETS)) ? undefined : true), 10_000, pacing, signal);
+        if (removed === undefined) log('warn', `${NM_L2TP_SECRETS} (the plugin's PSK file) was still present 10 s after disconnecting`);
       }
       if (active?.pskStored === true) {
         await forgetPsk(name, signal);

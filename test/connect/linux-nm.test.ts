@@ -292,7 +292,7 @@ describe('linux-nm verify, disconnect, cleanUp', () => {
       ...expectations,
       { argv: SHOW, reply: rec('nmcli_-t_connection_show_cloud-l2tp.txt') },
       { argv: ['ip', '-j', 'addr', 'show'], reply: rec('ip_-j_addr_show_dev_ppp0.txt') },
-      { argv: ['nmcli', '-w', '30', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.success.txt') },
+      { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.success.txt') },
       { argv: ['ip', '-j', 'addr', 'show', 'dev', 'ppp0'], reply: rec('ip_-j_addr_show_dev_ppp0.txt') },
       { argv: ['ip', '-j', 'addr', 'show', 'dev', 'ppp0'], reply: noDevice('ppp0') },
       { argv: ['nmcli', 'connection', 'edit', 'id', NAME], reply: {} },
@@ -325,6 +325,36 @@ describe('linux-nm verify, disconnect, cleanUp', () => {
         { kind: 'nm-connection', id: NAME },
       ],
     }, signal);
+    runner.assertDone();
+  });
+});
+
+describe('linux-nm IKEv2 (charon-nm)', () => {
+  const CLOUD = 'backhaul-cloud';
+  const SHOW_CLOUD = ['nmcli', '-t', 'connection', 'show', 'id', CLOUD];
+  /** `ip -br addr` of the recording (nm-ikev2-ip-addr.txt) as ip -j prints it. */
+  const addrs = { stdout: JSON.stringify([
+    { ifname: 'c0', flags: ['UP'], mtu: 1500, addr_info: [{ family: 'inet', local: '10.77.1.2' }, { family: 'inet', local: '10.88.0.1' }] },
+    { ifname: 'tun0', flags: ['UP'], mtu: 1500, addr_info: [{ family: 'inet', local: '10.88.0.1' }] },
+  ]), source: 'recorded/linux/nm-ikev2-ip-addr.txt as JSON' };
+
+  it('connects without secrets, routes through table 220 (no tunnel device) and disconnects without waiting for tun0', async () => {
+    const runner = new ReplayingCommandRunner([
+      { argv: SHOW_CLOUD, reply: rec('nmcli_-t_connection_show_cloud-l2tp.inactive.txt') },
+      { argv: ['ip', '-j', 'route', 'get', '10.99.0.1'], reply: routeViaC0 },
+      { argv: CURSOR, reply: cursor },
+      { argv: ['nmcli', '-w', '90', 'connection', 'up', 'id', CLOUD], reply: rec('nm-ikev2-up.attempt1.txt') },
+      { argv: SHOW_CLOUD, reply: rec('nm-ikev2-nmcli-t-show.txt') },
+      { argv: ['ip', '-j', 'addr', 'show'], reply: addrs },
+      { argv: SHOW_CLOUD, reply: rec('nm-ikev2-nmcli-t-show.txt') },
+      { argv: ['ip', '-j', 'addr', 'show'], reply: addrs },
+      { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', CLOUD], reply: rec('nm-ikev2-down.txt') },
+    ]);
+    const nm = driver(runner);
+    const outcome = await nm.connect(ikev2Cert, signal, recordingJournal());
+    expect(outcome).toEqual({ broughtUp: true, status: { state: 'up', localAddress: '10.88.0.1' } });
+    expect(runner.calls[3]?.pipes).toBeUndefined();
+    await nm.disconnect(ikev2Cert, signal, recordingJournal());
     runner.assertDone();
   });
 });
