@@ -119,6 +119,31 @@ success_case swan-ikev2-cert ikev2 linux-swan cert "$DATA_MB"
 success_case swan-l2tp-cert l2tp linux-swan cert "$([ "$TIER" = quick ] && echo 5 || echo "$DATA_MB")"
 success_case nm-l2tp-cert l2tp linux-nm cert "$([ "$TIER" = quick ] && echo 5 || echo "$DATA_MB")"
 
+# ------------------------------------------------------------------------- the user's own tunnel
+step "a tunnel the user already had up is used, and left up"
+nmcli connection add type vpn con-name user-vpn vpn-type l2tp vpn.data "gateway=$GW, user=$VUSER, password-flags=0, ipsec-enabled=yes, ipsec-psk-flags=0, ipsec-ike=aes256-sha256-modp2048!, ipsec-esp=aes256-sha256!" \
+  ipv4.never-default yes ipv4.routes "$SPLIT" ipv6.method ignore connection.autoconnect no >/dev/null
+# the user's secrets, stored by NetworkManager (through nmcli edit's stdin, never an argv)
+printf 'set vpn.secrets password=%s,ipsec-psk=%s\nsave persistent\nquit\n' "$PASS_CANARY" "$PSK_CANARY" | nmcli connection edit id user-vpn >/dev/null
+for attempt in 1 2 3 4 5 6; do nmcli -w 90 connection up id user-vpn >/dev/null 2>&1 && break; nmcli connection down id user-vpn >/dev/null 2>&1; settle_client; done
+if nmcli -t -f NAME connection show --active | grep -qx user-vpn; then
+  ok "user-vpn: the user's own L2TP tunnel is up (attempt $attempt)"
+  make_data d5 5
+  server_init adopt
+  profile_yaml p-adopt l2tp linux-nm psk | write_config adopt d5 "rest:http://$REPO_HOST:8000/adopt" p-adopt
+  run_session adopt
+  if [ "$END" = done ]; then ok "adopt: session done through the user's tunnel"; else bad "adopt: session end=$END $CODE $MESSAGE"; fi
+  check "adopt: the user's tunnel is still up after the session" sh -c "nmcli -t -f NAME connection show --active | grep -qx user-vpn"
+  check "adopt: its route is still there" sh -c "ip route show $SPLIT | grep -q ppp"
+  check "adopt: Backhaul did not activate its own connection" sh -c "! nmcli -t -f NAME connection show --active | grep -qx backhaul-p-adopt"
+  check "adopt: restic check on the server is clean" server_check adopt
+else
+  bad "user-vpn: the user's tunnel did not come up in 6 attempts"
+fi
+nmcli -w 30 connection down id user-vpn >/dev/null 2>&1; nmcli connection delete id user-vpn >/dev/null 2>&1
+settle_client
+for f in $BHOME/logs/backhaul-*.log; do mv "$f" "$f.adopt"; done 2>/dev/null
+
 # ------------------------------------------------------------------------- failures, bounded
 l2tp_failures linux-nm nm
 natt_blocked_case nm-4500-blocked l2tp linux-nm psk
