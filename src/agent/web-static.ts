@@ -7,19 +7,9 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import { UI_CSP } from '../api/csp.js';
 
-/** The UI's Content-Security-Policy: nothing inline, nothing from elsewhere. Also in index.html. */
-export const UI_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export { UI_CSP };
 
 const securityHeaders = {
   'content-security-policy': UI_CSP,
