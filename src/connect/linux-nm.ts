@@ -17,7 +17,7 @@
  */
 import type { CommandRunner } from '../os/command.js';
 import { defaultProposals } from './cipher-policy.js';
-import { diagnose, diagnosisError, nmcliReason, type Evidence } from './diagnosis.js';
+import { diagnose, diagnosisError, nmcliReason, type Diagnosis, type Evidence } from './diagnosis.js';
 import {
   TunnelError,
   type ConnectOutcome,
@@ -272,6 +272,21 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
     }
   };
 
+  /**
+   * NetworkManager's 10 s wait often runs out before charon knows what is wrong; the plugin's
+   * charon keeps trying after NetworkManager gave up, so when IKE had started, its next lines
+   * (retransmits, a failed decryption) are awaited for up to 15 s before settling for "timeout".
+   */
+  const sharpen = async (diagnosis: Diagnosis, evidence: Evidence, cursor: string | undefined, signal: AbortSignal): Promise<Diagnosis> => {
+    if (diagnosis.code !== 'tunnel.nm-plugin-timeout' || !evidence.logLines.some((line) => /initiating (Main Mode|IKE_SA)/.test(line))) return diagnosis;
+    // one journal read a second for 15 s (tests, with no pacing: three reads)
+    const sharper = await pollUntil(async () => {
+      const later = diagnose({ ...evidence, logLines: await journalSince(runner, cursor, JOURNAL_IDS, signal) });
+      return later.code === 'tunnel.nm-plugin-timeout' ? undefined : later;
+    }, pacing.pollMs === 0 ? 3 : 15_000, { pollMs: pacing.pollMs === 0 ? 0 : 1_000 }, signal);
+    return sharper ?? diagnosis;
+  };
+
   const storePsk = async (profile: TunnelProfile, psk: string, journal: ResourceJournal, signal: AbortSignal): Promise<void> => {
     const name = nmConnectionName(profile.name);
     await journal.acquire({ kind: 'nm-secret', id: name });
@@ -402,7 +417,7 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
           ...(reason === undefined ? {} : { nmReason: reason }),
           logLines: await journalSince(runner, cursor, JOURNAL_IDS, signal),
         };
-        const diagnosis = diagnose(evidence);
+        const diagnosis = await sharpen(diagnose(evidence), evidence, cursor, signal);
         await settle(profile, uuid, signal);
         if (diagnosis.code === 'tunnel.nm-plugin-timeout' && attempt < attempts) {
           log('warn', `NetworkManager's VPN plugin timed out (attempt ${attempt} of ${attempts}); trying again`);

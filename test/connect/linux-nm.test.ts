@@ -229,6 +229,21 @@ describe('linux-nm connect', () => {
     runner.assertDone();
   });
 
+  it('when NetworkManager gives up before charon knows why, waits for charon\'s next lines instead of retrying', async () => {
+    const first = "initiating Main Mode IKE_SA 4c11c226[1] to 203.0.113.99\nsending packet: from 10.77.1.2[500] to 203.0.113.99[500] (532 bytes)\nvpn[0x5600]: failed to connect: 'Timeout was reached'\n";
+    const runner = new ReplayingCommandRunner([
+      ...upToActive().slice(0, 3),
+      { argv: UP, reply: rec('nmcli_-w_60_connection_up_cloud-l2tp.unreachable-gateway.txt') },
+      { argv: JOURNAL, reply: { stdout: first } },
+      { argv: JOURNAL, reply: { stdout: first } },
+      { argv: JOURNAL, reply: { stdout: `${first}sending retransmit 1 of request message ID 0, seq 1\n` } },
+      { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.not-active.txt') },
+      activeNoVpn,
+    ]);
+    await expect(driver(runner).connect(l2tpPsk, signal, recordingJournal())).rejects.toMatchObject({ code: 'tunnel.gateway-unreachable' });
+    runner.assertDone();
+  });
+
   it('tries again when only NetworkManager\'s plugin timeout stopped it (slow machines)', async () => {
     const runner = new ReplayingCommandRunner([
       ...upToActive().slice(0, 3),
