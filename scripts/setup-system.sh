@@ -29,6 +29,7 @@ if [ $want_test = 1 ]; then
   [ -x /usr/sbin/sshd ] || need+=(openssh-server)
   command -v nft >/dev/null || [ -x /usr/sbin/nft ] || need+=(nftables)
   command -v ping >/dev/null || need+=(iputils-ping)
+  [ -x /usr/bin/chromium ] || need+=(chromium)   # the UI's end-to-end tests (playwright-core)
 fi
 
 can_apt=0
