@@ -68,6 +68,9 @@ export async function planTunnel(ctx: TunnelPlanContext, jobName: string, profil
     );
   }
   if (verdict.weak.length > 0) ctx.log?.('warn', `profiles.${profileName} uses weak ciphers, allowed by cipherPolicy: legacy: ${describeWeak(verdict.weak)}`);
+  if (config.auth.method === 'psk') {
+    ctx.log?.('warn', `profiles.${profileName} authenticates with a pre-shared key; certificates are recommended (a PSK is shared by every client, and NetworkManager-l2tp keeps it in /etc/ipsec.d while connected)`);
+  }
 
   const profile: TunnelProfile = {
     name: profileName,

@@ -75,7 +75,10 @@ describe('planTunnel', () => {
   it('allows weak proposals under cipherPolicy: legacy, with a warning in the session log', async () => {
     const logs: string[] = [];
     await planTunnel(context(config({ espProposals: ['aes256-sha1'], cipherPolicy: 'legacy' }), new SecretRedactor(), logs), 'nightly', 'office');
-    expect(logs).toEqual(['profiles.office uses weak ciphers, allowed by cipherPolicy: legacy: "aes256-sha1" (ESP) uses sha1: SHA-1 is deprecated for IPsec integrity (RFC 8221, RFC 8247)']);
+    expect(logs).toEqual([
+      'profiles.office uses weak ciphers, allowed by cipherPolicy: legacy: "aes256-sha1" (ESP) uses sha1: SHA-1 is deprecated for IPsec integrity (RFC 8221, RFC 8247)',
+      'profiles.office authenticates with a pre-shared key; certificates are recommended (a PSK is shared by every client, and NetworkManager-l2tp keeps it in /etc/ipsec.d while connected)',
+    ]);
   });
 
   it('certificate auth needs a key reference and readable certificate files', async () => {
