@@ -43,12 +43,12 @@ start_sampler
 xfrm_bytes() { ip -s xfrm state 2>/dev/null | awk '/lifetime current:/{getline; s+=$1} END{print s+0}'; }
 
 # A full session: connect → verify → backup → teardown, then the server-side check and leftovers.
-success_case() { # CASE TYPE DRIVER AUTH MB
-  local case=$1 type=$2 driver=$3 auth=$4 mb=$5
-  step "session $case: $driver, $type, $auth, $mb MB"
+success_case() { # CASE TYPE DRIVER AUTH MB [profile yaml lines…]
+  local case=$1 type=$2 driver=$3 auth=$4 mb=$5; shift 5
+  step "session $case: $driver, $type, $auth, $mb MB${*:+, $*}"
   make_data "d$mb" "$mb"
   server_init "$case"
-  profile_yaml "p-$case" "$type" "$driver" "$auth" | write_config "$case" "d$mb" "rest:http://$REPO_HOST:8000/$case" "p-$case"
+  profile_yaml "p-$case" "$type" "$driver" "$auth" "$@" | write_config "$case" "d$mb" "rest:http://$REPO_HOST:8000/$case" "p-$case"
   run_session "$case"
   if [ "$RC" = 0 ] && [ "$END" = done ]; then
     ok "$case: session done (connect → verify → backup → teardown)"
@@ -61,6 +61,10 @@ success_case() { # CASE TYPE DRIVER AUTH MB
     if [ -n "$probe" ]; then ok "$case: MTU confirmed by a don't-fragment probe: $probe"; else bad "$case: no passing don't-fragment probe in the session log"; fi
     check "$case: verify asked the kernel how $REPO_HOST is routed (ip route get)" \
       grep -q "\"argv\":\[\"ip\",\"-j\",\"route\",\"get\",\"$REPO_HOST\"\]" $BHOME/logs/backhaul-*.log
+    if [ "${1:-}" = "mssClamp: true" ]; then
+      check "$case: TCP MSS clamp table loaded (nft -f -) and deleted at teardown" sh -c \
+        "grep -q -E '\"argv\":\[\"nft\",\"-f\",\"-\"\],\"durationMs\":[0-9]+,\"exitCode\":0' $BHOME/logs/backhaul-*.log && grep -q '\"nft\",\"delete\",\"table\",\"inet\",\"backhaul_p_${case//-/_}\"' $BHOME/logs/backhaul-*.log"
+    fi
   else
     bad "$case: session rc=$RC end=$END $CODE $MESSAGE"
     skip "$case: server check, snapshot size, MTU probe, route check (the session failed)"
@@ -116,7 +120,7 @@ success_case nm-l2tp-psk l2tp linux-nm psk "$DATA_MB"
 success_case nm-ikev2-cert ikev2 linux-nm cert "$DATA_MB"
 success_case swan-l2tp-psk l2tp linux-swan psk "$DATA_MB"
 success_case swan-ikev2-cert ikev2 linux-swan cert "$DATA_MB"
-success_case swan-l2tp-cert l2tp linux-swan cert "$([ "$TIER" = quick ] && echo 5 || echo "$DATA_MB")"
+success_case swan-l2tp-cert l2tp linux-swan cert "$([ "$TIER" = quick ] && echo 5 || echo "$DATA_MB")" 'mssClamp: true'
 success_case nm-l2tp-cert l2tp linux-nm cert "$([ "$TIER" = quick ] && echo 5 || echo "$DATA_MB")"
 
 # ------------------------------------------------------------------------- the user's own tunnel
