@@ -326,6 +326,8 @@ export class Agent {
       snapshots: (job) => this.#snapshots(job),
       tree: (job, snapshot, path) => this.#tree(job, snapshot, path),
       restore: (request) => this.#restore(request),
+      // Logged for now; the tunnel supervisor (keepalive issue) re-checks the tunnel on resume.
+      power: (event) => { this.#logger.log('info', event === 'suspend' ? 'the system is going to sleep' : 'the system woke up', { power: event }); },
       metrics: async () => {
         const live = this.#supervisor.live();
         return renderMetrics(await readHistory(this.options.paths.stateDir), {

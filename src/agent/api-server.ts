@@ -37,6 +37,8 @@ export interface ApiBackend {
   tree?(job: string, snapshot: string, path: string): Promise<TreeResponse>;
   /** Restores selected paths of a snapshot into an empty or new folder. */
   restore?(request: RestoreRequest): Promise<RestoreResponse>;
+  /** The tray reports the machine going to sleep or waking up (Electron's powerMonitor). */
+  power?(event: 'suspend' | 'resume'): void;
   readonly bus: EventBus;
 }
 
@@ -54,6 +56,7 @@ const startRunBody = z.strictObject({ job: z.string().min(1).max(64) });
 const snapshotId = z.string().regex(/^[0-9a-f]{8,64}$/);
 /** An absolute path inside a snapshot or on this machine: no NUL, no "..", bounded. */
 const absolutePath = z.string().min(1).max(4096).regex(/^\//).refine((p) => !p.includes('\0') && !p.split('/').includes('..'));
+const powerBody = z.strictObject({ event: z.enum(['suspend', 'resume']) });
 const restoreBody = z.strictObject({
   job: z.string().min(1).max(64),
   snapshot: snapshotId,
@@ -219,6 +222,17 @@ function routes(backend: ApiBackend): { method: string; pattern: RegExp; handler
           throw new ApiProblem(400, 'api.bad-request', 'the body must be {"job", "snapshot" (hex id), "paths" (1–200 absolute paths), "target" (an absolute folder)}', 'Pick files in a snapshot\'s tree and a folder to restore them to.');
         }
         send(res, 200, await backend.restore(parsed.data));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/v1\/power$/,
+      handler: async (req, res) => {
+        if (backend.power === undefined) throw notAvailable('Power events');
+        const parsed = powerBody.safeParse(await readJsonBody(req));
+        if (!parsed.success) throw new ApiProblem(400, 'api.bad-request', 'the body must be {"event": "suspend" | "resume"}', 'Send what the OS reported.');
+        backend.power(parsed.data.event);
+        send(res, 202, { event: parsed.data.event });
       },
     },
     { method: 'GET', pattern: /^\/v1\/logs$/, handler: (_q, res, url) => { send(res, 200, backend.logs(intParam(url, 'lines', 200, 1, 5000))); } },

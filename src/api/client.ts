@@ -100,6 +100,10 @@ export class AgentClient {
   restore(request: RestoreRequest): Promise<RestoreResponse> {
     return this.#call('POST', ApiPaths.restores, request);
   }
+  /** Tells the agent the machine is going to sleep or woke up. */
+  power(event: 'suspend' | 'resume'): Promise<{ event: string }> {
+    return this.#call('POST', ApiPaths.power, { event });
+  }
   async metrics(): Promise<string> {
     return (await this.transport.request('GET', ApiPaths.metrics)).body;
   }

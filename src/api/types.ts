@@ -203,5 +203,6 @@ export const ApiPaths = {
   snapshots: (job: string) => `/v1/jobs/${encodeURIComponent(job)}/snapshots`,
   tree: (job: string, snapshot: string, path: string) => `/v1/jobs/${encodeURIComponent(job)}/snapshots/${encodeURIComponent(snapshot)}/tree?path=${encodeURIComponent(path)}`,
   restores: '/v1/restores',
+  power: '/v1/power',
   metrics: '/metrics',
 } as const;
