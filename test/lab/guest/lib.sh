@@ -315,11 +315,15 @@ write_config() {
 # sets RC, END (done|failed|…), CODE (failure code), MESSAGE, CONNECT_S (connecting → backing-up)
 run_session() {
   local case=$1; mkdir -p "$OUT/sessions"
-  local ts; ts=$(date +%s%N)
+  local ts cursor; ts=$(date +%s%N)
+  cursor=$(journalctl -n 0 --show-cursor --no-pager 2>/dev/null | sed -n 's/^-- cursor: //p')
   timeout -k 10 "${SESSION_LIMIT:-900}" env BACKHAUL_LOG_LEVEL=debug BACKHAUL_HOME="$BHOME" node "$BH/dist/cli/bin.js" --home "$BHOME" \
     --config "$BHOME/$case.yaml" run "$case" --foreground --json > "$OUT/sessions/$case.jsonl" 2> "$OUT/sessions/$case.err"
   RC=$?
   SESSION_S=$(el "$ts")
+  # what the VPN stack said during this session, for diagnosing the harness's own failures
+  [ -n "$cursor" ] && journalctl --no-pager -o short-precise --after-cursor="$cursor" -t NetworkManager -t nm-l2tp-service \
+    -t charon -t charon-nm -t ipsec_starter -t pppd -t xl2tpd > "$OUT/sessions/$case.journal" 2>&1
   eval "$(node -e '
     const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return {}; } });
     const end = lines.reverse().find((l) => l.type === "end")?.record ?? {};
