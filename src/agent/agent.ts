@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfigResponse, HealthItem, JobSummary, LastRun, LogLine, RestoreRequest, RestoreResponse, SnapshotInfo, SnapshotsResponse, StatusResponse, TreeResponse } from '../api/types.js';
+import type { BackupFailure } from '../backup/engine.js';
 import type { ResticSnapshot } from '../backup/restic-json.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -60,6 +61,12 @@ function lastRunOf(record: SessionRecord): LastRun {
     ...(record.summary === undefined ? {} : { bytesProcessed: record.summary.bytesProcessed, bytesAdded: record.summary.bytesAdded, durationSeconds: record.summary.durationSeconds }),
     ...(record.failure === undefined ? {} : { failure: record.failure }),
   };
+}
+
+/** restic's "no matching ID" (0.14 on stderr with exit 0, 0.18 exit 1) as the 404 it is. */
+function snapshotProblem(snapshot: string, failure: BackupFailure): ApiProblem | undefined {
+  if (!/no matching ID found/.test(failure.stderrTail)) return undefined;
+  return new ApiProblem(404, 'snapshot.unknown', `there is no snapshot ${snapshot.slice(0, 16)} in the repository`, 'Pick one from the list of snapshots; a prune may have removed it.');
 }
 
 function snapshotInfo(s: ResticSnapshot): SnapshotInfo {
@@ -381,7 +388,7 @@ export class Agent {
 
   async #tree(job: string, snapshot: string, path: string): Promise<TreeResponse> {
     const outcome = await withRepository(this.#runContext(), job, (engine, request) => engine.ls(request, snapshot, path));
-    if (!outcome.ok) throw choreError(job, outcome.failure);
+    if (!outcome.ok) throw snapshotProblem(snapshot, outcome.failure) ?? choreError(job, outcome.failure);
     const dir = path.length > 1 ? path.replace(/\/+$/, '') : path;
     const entries = outcome.value.nodes
       .filter((n) => n.path !== dir)
@@ -410,7 +417,7 @@ export class Agent {
     }
     await mkdir(request.target, { recursive: true, mode: 0o700 });
     const outcome = await withRepository(this.#runContext(), request.job, (engine, repo) => engine.restore(repo, request.snapshot, request.target, request.paths));
-    if (!outcome.ok) throw choreError(request.job, outcome.failure);
+    if (!outcome.ok) throw snapshotProblem(request.snapshot, outcome.failure) ?? choreError(request.job, outcome.failure);
     this.#logger.log('info', 'restored from a snapshot', { job: request.job, snapshot: request.snapshot, paths: request.paths.length, target: request.target });
     return { target: request.target, paths: request.paths, ...outcome.value };
   }
