@@ -240,16 +240,7 @@ export function createResticEngine(options: ResticEngineOptions): ResticEngine {
       (args) => snapshotsArgv(binary.path, args),
       (result): ResticOutcome<readonly ResticSnapshot[]> => {
         const list = parseSnapshots(result.stdout);
-        if (list !== undefined) return { ok: true, value: list };
-        return {
-          ok: false,
-          failure: {
-            class: 'unknown',
-            message: 'restic snapshots did not print a JSON list.',
-            exitCode: result.exitCode,
-            stderrTail: stderrTail(result.stderr),
-          },
-        };
+        return list !== undefined ? { ok: true, value: list } : unparsed(result, 'restic snapshots did not print a JSON list.');
       },
     );
   }
@@ -271,16 +262,8 @@ export function createResticEngine(options: ResticEngineOptions): ResticEngine {
       (result): ResticOutcome<ResticListing> => {
         const listing = parseLs(result.stdout);
         if (listing !== undefined) return { ok: true, value: listing };
-        return {
-          ok: false,
-          failure: {
-            class: 'unknown',
-            // 0.14 exits 0 for an unknown id and says "Ignoring …: no matching ID" on stderr.
-            message: /no matching ID/.test(result.stderr) ? `There is no snapshot ${snapshotId.slice(0, 16)} in the repository.` : 'restic ls did not print a snapshot.',
-            exitCode: result.exitCode,
-            stderrTail: stderrTail(result.stderr),
-          },
-        };
+        // 0.14 exits 0 for an unknown id and says "Ignoring …: no matching ID" on stderr.
+        return unparsed(result, /no matching ID/.test(result.stderr) ? `There is no snapshot ${snapshotId.slice(0, 16)} in the repository.` : 'restic ls did not print a snapshot.');
       },
     );
   }
@@ -468,6 +451,11 @@ export function createResticEngine(options: ResticEngineOptions): ResticEngine {
   }
 
   return { name: 'restic', run, init, snapshots, unlock, ls, restore };
+}
+
+/** A command that exited 0 but printed nothing we could read. */
+function unparsed<T>(result: CommandResult, message: string): ResticOutcome<T> {
+  return { ok: false, failure: { class: 'unknown', message, exitCode: result.exitCode, stderrTail: stderrTail(result.stderr) } };
 }
 
 /** The id from `init`: 0.18 prints `{"message_type":"initialized","id":…}`, 0.14 plain text even under --json. */
