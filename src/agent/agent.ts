@@ -69,8 +69,8 @@ function snapshotProblem(snapshot: string, failure: BackupFailure): ApiProblem |
   return new ApiProblem(404, 'snapshot.unknown', `there is no snapshot ${snapshot.slice(0, 16)} in the repository`, 'Pick one from the list of snapshots; a prune may have removed it.');
 }
 
-function snapshotInfo(s: ResticSnapshot): SnapshotInfo {
-  return { id: s.id, shortId: s.shortId, time: s.time, paths: s.paths, hostname: s.hostname, tags: s.tags, ...(s.summary === undefined ? {} : { summary: s.summary }) };
+function snapshotInfo({ username: _user, ...snapshot }: ResticSnapshot): SnapshotInfo {
+  return snapshot;
 }
 
 const emptyConfig: Config = { version: 1, settings: {}, jobs: {}, profiles: {} } as unknown as Config;

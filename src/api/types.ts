@@ -3,6 +3,7 @@
  * types and constants: safe to import from a browser bundle.
  */
 import type { BackupEvent, BackupProgress, BackupSummary } from '../backup/engine.js';
+import type { ResticSnapshot, ResticTreeNode } from '../backup/restic-json.js';
 import type { SessionRecord, SessionTrigger } from '../agent/session/history.js';
 import type { SessionState } from '../agent/session/states.js';
 
@@ -124,18 +125,8 @@ export type ConfigResponse =
   | { readonly ok: true; readonly file: string; readonly config: unknown }
   | { readonly ok: false; readonly file: string; readonly errors: readonly { path: string; message: string; line?: number; column?: number }[] };
 
-/** A snapshot in a job's repository, newest first in listings. */
-export interface SnapshotInfo {
-  readonly id: string;
-  readonly shortId: string;
-  /** RFC 3339. */
-  readonly time: string;
-  readonly paths: readonly string[];
-  readonly hostname: string;
-  readonly tags: readonly string[];
-  /** restic 0.17+ stores what the backup saw; older snapshots have none. */
-  readonly summary?: BackupSummary;
-}
+/** A snapshot in a job's repository, as restic describes it (minus the OS user), newest first in listings. */
+export type SnapshotInfo = Omit<ResticSnapshot, 'username'>;
 
 export interface SnapshotsResponse {
   readonly job: string;
@@ -144,15 +135,8 @@ export interface SnapshotsResponse {
   readonly suggestedTarget: string;
 }
 
-/** One entry of a directory inside a snapshot. */
-export interface TreeEntry {
-  readonly name: string;
-  /** Absolute path inside the snapshot: what a restore selects. */
-  readonly path: string;
-  readonly type: 'dir' | 'file' | 'symlink' | 'other';
-  readonly size?: number;
-  readonly mtime?: string;
-}
+/** One entry of a directory inside a snapshot; its absolute `path` is what a restore selects. */
+export type TreeEntry = ResticTreeNode;
 
 /** `GET /v1/jobs/JOB/snapshots/ID/tree?path=/dir`: the directory's children, folders first. */
 export interface TreeResponse {
