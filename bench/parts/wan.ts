@@ -41,10 +41,12 @@ import { ADDR_B, createWanModel, sweepStaleWanModels, wanModelSkipReason, type L
 
 /** The paths of the issue, by the name used on the command line. */
 const PATHS: Readonly<Record<string, WanPath & { readonly defaultMiB: number }>> = {
-  unshaped: { name: 'unshaped', delayMs: 0, defaultMiB: 96 },
-  wan: { name: '100M 50ms', delayMs: 25, rateMbit: 100, defaultMiB: 32 },
+  // Sizes keep a full run (192 backups) near 30 min on this 2-vCPU machine with another VM running
+  // (docs/benchmarks.md, "Running time"); --mib / --scale for more.
+  unshaped: { name: 'unshaped', delayMs: 0, defaultMiB: 64 },
+  wan: { name: '100M 50ms', delayMs: 25, rateMbit: 100, defaultMiB: 24 },
   'loss0.1': { name: '100M 50ms 0.1%', delayMs: 25, rateMbit: 100, lossPerMille: 1, defaultMiB: 24 },
-  loss1: { name: '100M 50ms 1%', delayMs: 25, rateMbit: 100, lossPerMille: 10, defaultMiB: 8 },
+  loss1: { name: '100M 50ms 1%', delayMs: 25, rateMbit: 100, lossPerMille: 10, defaultMiB: 6 },
 };
 
 const USAGE = `options:
