@@ -175,20 +175,25 @@ export function mssTable(profile: string): string {
 export async function addMssClamp(runner: CommandRunner, journal: ResourceJournal, profile: string, dev: string, signal: AbortSignal): Promise<void> {
   const table = mssTable(profile);
   await journal.acquire({ kind: 'nft-table', id: `inet ${table}` });
+  // ("fwd" is an nft keyword: a chain of that name is a syntax error.)
   const rules = [
     `table inet ${table} {`,
-    '  chain out {',
+    '  chain clamp_out {',
     '    type filter hook output priority mangle; policy accept;',
     `    oifname "${dev}" tcp flags syn tcp option maxseg size set rt mtu`,
     '  }',
-    '  chain fwd {',
+    '  chain clamp_forward {',
     '    type filter hook forward priority mangle; policy accept;',
     `    oifname "${dev}" tcp flags syn tcp option maxseg size set rt mtu`,
     '  }',
     '}',
     '',
   ].join('\n');
-  await runner.run({ argv: ['nft', '-f', '-'], stdin: rules, timeoutMs: 10_000, signal });
+  await runOrFail(runner, { argv: ['nft', '-f', '-'], stdin: rules, timeoutMs: 10_000, signal }, {
+    code: 'tunnel.mss-clamp',
+    message: `profile ${profile}: the TCP MSS clamp on ${dev} could not be set up`,
+    hint: 'Check that nftables is installed (sudo apt-get install -y nftables), or set mssClamp: false.',
+  });
 }
 
 export async function removeMssClamp(runner: CommandRunner, journal: ResourceJournal, profile: string, signal: AbortSignal): Promise<void> {
