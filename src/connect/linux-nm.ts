@@ -15,7 +15,10 @@
  * - the active state is read from the full `nmcli -t connection show` (`-f VPN.VPN-STATE` is
  *   rejected); a failed L2TP up leaves the plugin's charon retrying, so it is stopped before retrying.
  */
-import type { CommandRunner } from '../os/command.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CommandResult, CommandRunner } from '../os/command.js';
 import { defaultProposals } from './cipher-policy.js';
 import { diagnose, diagnosisError, nmcliReason, type Diagnosis, type Evidence } from './diagnosis.js';
 import {
@@ -261,6 +264,13 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
     const starter = starterPid === undefined ? '' : ((await files.readText(`/proc/${starterPid}/cmdline`)) ?? '');
     if (starter.includes('nm-l2tp-')) await runner.run({ argv: ['ipsec', 'stop'], okExitCodes: 'any', timeoutMs: 30_000, signal });
     await pollUntil(async () => ((await files.exists('/run/starter.charon.pid')) ? undefined : true), 20_000, pacing, signal);
+    // The plugin may still be inside the Connect that NetworkManager stopped waiting for; a retry
+    // that reaches the same process fails at once ("Could not establish IPsec connection", seen
+    // in the lab). Wait (bounded) for it to exit.
+    await pollUntil(async () => {
+      const found = await runner.run({ argv: ['pgrep', '-x', 'nm-l2tp-service'], okExitCodes: 'any', timeoutMs: 10_000, signal });
+      return found.exitCode === 0 ? undefined : true;
+    }, 20_000, pacing, signal);
     const leftovers = [...(uuid === undefined ? [] : [`/run/nm-l2tp-${uuid}`])];
     const active = await nmcli(['-t', '-f', 'TYPE,DEVICE', 'connection', 'show', '--active'], signal);
     const otherVpn = active.stdout.split('\n').some((line) => line.startsWith('vpn:'));
@@ -287,16 +297,29 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
     return sharper ?? diagnosis;
   };
 
+  /**
+   * nmcli's editor, fed on stdin. It saves its command history — here the PSK — to
+   * ~/.nmcli-history (found by the lab's canary search), so it gets a throw-away HOME.
+   */
+  const nmcliEdit = async (name: string, script: string, signal: AbortSignal): Promise<CommandResult> => {
+    const home = await mkdtemp(join(tmpdir(), 'backhaul-nmcli-'));
+    try {
+      return await runner.run({ argv: ['nmcli', 'connection', 'edit', 'id', name], stdin: script, env: { HOME: home }, okExitCodes: 'any', timeoutMs: 30_000, signal });
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  };
+
   const storePsk = async (profile: TunnelProfile, psk: string, journal: ResourceJournal, signal: AbortSignal): Promise<void> => {
     const name = nmConnectionName(profile.name);
     await journal.acquire({ kind: 'nm-secret', id: name });
     const escaped = psk.replaceAll('\\', '\\\\').replaceAll(',', '\\,');
-    const result = await nmcli(['connection', 'edit', 'id', name], signal, { stdin: `set vpn.secrets ipsec-psk=${escaped}\nsave persistent\nquit\n` });
+    const result = await nmcliEdit(name, `set vpn.secrets ipsec-psk=${escaped}\nsave persistent\nquit\n`, signal);
     if (result.exitCode !== 0) throw new TunnelError('tunnel.nm-secret', `profile ${profile.name}: NetworkManager did not store the PSK for this session`, 'Install network-manager-l2tp-gnome so the PSK can be passed on a pipe instead.');
   };
 
   const forgetPsk = async (name: string, signal: AbortSignal): Promise<void> => {
-    await nmcli(['connection', 'edit', 'id', name], signal, { stdin: 'remove vpn.secrets\nsave persistent\nquit\n' });
+    await nmcliEdit(name, 'remove vpn.secrets\nsave persistent\nquit\n', signal);
   };
 
   const shapeOf = (profile: TunnelProfile, status: TunnelStatus, signal: AbortSignal): TunnelShape => {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TunnelError } from '../../src/connect/driver.js';
 import {
@@ -131,6 +132,7 @@ const JOURNAL = ['journalctl', '--no-pager', '-o', 'cat', '--after-cursor=s=763b
   '-t', 'NetworkManager', '-t', 'nm-l2tp-service', '-t', 'charon', '-t', 'charon-nm', '-t', 'ipsec_starter', '-t', 'pppd', '-t', 'xl2tpd'];
 
 const UUID = '4c11c226-9a15-4580-9df5-e6896e22bbfa';
+const pluginGone: Expectation = { argv: ['pgrep', '-x', 'nm-l2tp-service'], reply: { exitCode: 1 } };
 const activeNoVpn: Expectation = { argv: ['nmcli', '-t', '-f', 'TYPE,DEVICE', 'connection', 'show', '--active'], reply: { stdout: '802-3-ethernet:c0\nloopback:lo\n' } };
 
 function upToActive(): Expectation[] {
@@ -162,6 +164,10 @@ describe('linux-nm connect', () => {
     const journal = recordingJournal();
     await driver(runner, fakeFiles(), { ...labHost, nmL2tpAuthDialog: false }).connect(l2tpPsk, signal, journal);
     expect(runner.calls[2]?.stdin).toBe(`set vpn.secrets ipsec-psk=${PSK}\nsave persistent\nquit\n`);
+    // nmcli's editor writes its history (the PSK) under HOME: a throw-away one, gone afterwards
+    const home = runner.calls[2]?.env?.['HOME'] ?? '';
+    expect(home).toMatch(/backhaul-nmcli-/);
+    expect(existsSync(home)).toBe(false);
     expect(runner.calls[4]?.pipes).toEqual([`vpn.secrets.password:${PASSWORD}\n`]);
     expect(journal.events).toEqual([`acquire nm-secret ${NAME}`]);
     runner.assertDone();
@@ -192,6 +198,8 @@ describe('linux-nm connect', () => {
       { argv: JOURNAL, reply: journalCat('journalctl_NetworkManager_charon_pppd.wrong-psk.txt') },
       { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.not-active.txt') },
       { argv: ['ipsec', 'stop'], reply: { stdout: 'Stopping strongSwan IPsec...\n' } },
+      { argv: ['pgrep', '-x', 'nm-l2tp-service'], reply: { stdout: '852\n' } },
+      pluginGone,
       activeNoVpn,
       // the plugin gave up and left its run dir and the PSK file (seen in the lab): removed
       { argv: ['rm', '-rf', '--', `/run/nm-l2tp-${UUID}`, '/etc/ipsec.d/ipsec.nm-l2tp.secrets'], reply: {} },
@@ -219,6 +227,7 @@ describe('linux-nm connect', () => {
       { argv: UP, reply: rec('nmcli_-w_60_connection_up_cloud-l2tp.wrong-password.txt') },
       { argv: JOURNAL, reply: journalCat('journalctl_NetworkManager_charon_pppd.wrong-password.txt') },
       { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.not-active.txt') },
+      pluginGone,
       activeNoVpn,
     ]);
     await expect(driver(runner).connect(l2tpPsk, signal, recordingJournal())).rejects.toMatchObject({
@@ -238,6 +247,7 @@ describe('linux-nm connect', () => {
       { argv: JOURNAL, reply: { stdout: first } },
       { argv: JOURNAL, reply: { stdout: `${first}sending retransmit 1 of request message ID 0, seq 1\n` } },
       { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.not-active.txt') },
+      pluginGone,
       activeNoVpn,
     ]);
     await expect(driver(runner).connect(l2tpPsk, signal, recordingJournal())).rejects.toMatchObject({ code: 'tunnel.gateway-unreachable' });
@@ -250,6 +260,7 @@ describe('linux-nm connect', () => {
       { argv: UP, reply: { ...rec('nmcli_-w_60_connection_up_cloud-l2tp.unreachable-gateway.txt'), source: 'the exit of lab.md pitfall 2' } },
       { argv: JOURNAL, reply: { stdout: "vpn[0x5600,\"backhaul-office\"]: failed to connect: 'Timeout was reached'\n" } },
       { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.not-active.txt') },
+      pluginGone,
       activeNoVpn,
       ...upToActive().slice(2),
     ]);

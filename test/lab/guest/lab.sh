@@ -128,7 +128,10 @@ step "a tunnel the user already had up is used, and left up"
 nmcli connection add type vpn con-name user-vpn vpn-type l2tp vpn.data "gateway=$GW, user=$VUSER, password-flags=0, ipsec-enabled=yes, ipsec-psk-flags=0, ipsec-ike=aes256-sha256-modp2048!, ipsec-esp=aes256-sha256!" \
   ipv4.never-default yes ipv4.routes "$SPLIT" ipv6.method ignore connection.autoconnect no >/dev/null
 # the user's secrets, stored by NetworkManager (through nmcli edit's stdin, never an argv)
-printf 'set vpn.secrets password=%s,ipsec-psk=%s\nsave persistent\nquit\n' "$PASS_CANARY" "$PSK_CANARY" | nmcli connection edit id user-vpn >/dev/null
+# (nmcli's editor keeps a history file under HOME: a throw-away one)
+uhome=$(mktemp -d)
+printf 'set vpn.secrets password=%s,ipsec-psk=%s\nsave persistent\nquit\n' "$PASS_CANARY" "$PSK_CANARY" | HOME=$uhome nmcli connection edit id user-vpn >/dev/null
+rm -rf "$uhome"
 for attempt in 1 2 3 4 5 6; do nmcli -w 90 connection up id user-vpn >/dev/null 2>&1 && break; nmcli connection down id user-vpn >/dev/null 2>&1; settle_client; done
 if nmcli -t -f NAME connection show --active | grep -qx user-vpn; then
   ok "user-vpn: the user's own L2TP tunnel is up (attempt $attempt)"
