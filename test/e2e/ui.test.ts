@@ -16,7 +16,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
-import { artifactsDir, buildRenderer, chromiumSkipReason, launchChromium, type Browser } from '../helpers/chromium.js';
+import { artifactsDir, chromiumSkipReason, ensureRendererBuilt, launchChromium, type Browser } from '../helpers/chromium.js';
 import { captureIo } from '../helpers/cli-io.js';
 import { secretForms } from '../helpers/secret-forms.js';
 
@@ -57,15 +57,16 @@ const teeFetch = `(() => {
 
 beforeAll(async () => {
   if (skip !== undefined) return;
-  await buildRenderer();
+  await ensureRendererBuilt();
   home = await mkdtemp(join(tmpdir(), 'backhaul-ui-'));
   data = join(home, 'data');
   await mkdir(join(data, 'docs'), { recursive: true });
   await writeFile(join(data, 'docs', 'report.txt'), report);
-  // Incompressible, in many files, uploaded at 6 MiB/s: restic reads ahead into its pack queue
-  // (a few MiB), so there must be well more than that for the bar to move for several seconds.
+  // Incompressible, in many files, uploaded at 12 MiB/s. restic's percent_done counts bytes read,
+  // and it reads ahead into its pack queue (about 64 MiB here, measured with 0.14 and 0.18) before
+  // the upload limit holds it back; only what lies beyond that moves the bar at the link's pace.
   await mkdir(join(data, 'photos'));
-  for (let i = 0; i < 40; i++) await writeFile(join(data, 'photos', `IMG_${i}.jpg`), randomBytes(1024 * 1024));
+  for (let i = 0; i < 120; i++) await writeFile(join(data, 'photos', `IMG_${i}.jpg`), randomBytes(1024 * 1024));
   await writeFile(join(home, 'demo.pw'), canary, { mode: 0o600 });
   await writeFile(join(home, 'wrong.pw'), `not-${canary.slice(0, 4)}`, { mode: 0o600 });
   await writeFile(join(home, 'config.yaml'), [
@@ -74,7 +75,7 @@ beforeAll(async () => {
     `    sources: [${data}]`,
     `    repository: ${join(home, 'repo')}`,
     `    password: file:${join(home, 'demo.pw')}`,
-    '    bandwidthLimit: 6 MiB/s',
+    '    bandwidthLimit: 12 MiB/s',
     '  broken:',
     `    sources: [${data}]`,
     `    repository: ${join(home, 'repo')}`,
@@ -168,9 +169,13 @@ async function walkThrough(page: Page, agent: AgentUnderTest, axeFailures: strin
     await page.screenshot({ path: join(shots, '2-status-running.png'), fullPage: true });
     await demo.getByText('Succeeded').waitFor({ timeout: 120_000 });
     const progress = await page.evaluate<number[]>('window.__progress');
-    const moving = [...new Set(progress.filter((v) => v > 0 && v < 1))];
-    expect(moving.length, `progress values seen: ${JSON.stringify(progress.slice(0, 40))}`).toBeGreaterThanOrEqual(2);
-    expect(moving).toEqual([...moving].sort((a, b) => a - b));
+    // restic moves on by whole packs once its queue is full, so how many in-between values the
+    // bar shows depends on the machine's speed; what must hold is that it showed the run in
+    // between (0 < value < 1), never went back, and ended full.
+    const progressSeen = `progress values seen: ${JSON.stringify(progress.slice(0, 40))}`;
+    expect(progress.some((v) => v > 0 && v < 1), progressSeen).toBe(true);
+    expect(progress, progressSeen).toEqual([...progress].sort((a, b) => a - b));
+    expect(progress.at(-1), progressSeen).toBe(1);
     await check(page, '3-status-done', axeFailures);
 
     // History: the session, its result and its snapshot.

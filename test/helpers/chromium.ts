@@ -4,7 +4,7 @@
  * background networking, component updates, sync and QUIC are off.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
@@ -24,6 +24,28 @@ export async function buildRenderer(): Promise<string> {
   const { build } = await import('vite');
   await build({ configFile: join(repoRoot, 'src', 'renderer', 'vite.config.ts'), logLevel: 'warn' });
   return join(repoRoot, 'dist', 'ui');
+}
+
+async function newest(dir: string): Promise<number> {
+  let latest = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? await newest(path) : (await stat(path)).mtimeMs);
+  }
+  return latest;
+}
+
+/**
+ * Builds dist/ui only when it is missing or older than src/renderer, as `npm start` does: CI builds
+ * it once (`npm run build`), and suites running in parallel (npm start's test serves dist/ui too)
+ * don't rebuild it under each other's feet.
+ */
+export async function ensureRendererBuilt(): Promise<string> {
+  const out = join(repoRoot, 'dist', 'ui');
+  const index = join(out, 'index.html');
+  const built = existsSync(index) ? (await stat(index)).mtimeMs : 0;
+  if (built === 0 || (await newest(join(repoRoot, 'src', 'renderer'))) > built) return buildRenderer();
+  return out;
 }
 
 export interface Browser {
