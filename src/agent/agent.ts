@@ -21,7 +21,7 @@ import { driverForCleanUp } from './tunnel-plan.js';
 import { renderMetrics } from './metrics.js';
 import { recoverSession } from './recovery.js';
 import { findJob, newSessionId, runJob, type RunContext } from './run-job.js';
-import { choreError, withRepository } from './repository-chores.js';
+import { choreError, resticJob, withRepository } from './repository-chores.js';
 import { appendHistory, readHistory, type SessionRecord } from './session/history.js';
 import { readUnfinishedSessions } from './session/journal.js';
 import { Supervisor } from './supervisor.js';
@@ -402,6 +402,7 @@ export class Agent {
    * write anywhere.
    */
   async #restore(request: RestoreRequest): Promise<RestoreResponse> {
+    resticJob(this.#config, request.job);
     const root = this.#restoreRoot();
     if (this.options.mode === 'system' && !request.target.startsWith(root + sep)) {
       throw new ApiProblem(403, 'restore.target-refused', `the system agent restores only under ${root}`, `Pick a folder inside ${root}, then move the files where they belong.`);

@@ -3,9 +3,11 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackupEngine } from '../backup/engine.js';
-import { repositoryEndpoint } from '../backup/repository.js';
+import { repositoryEndpoint, type RepositoryEndpoint } from '../backup/repository.js';
 import { locateRestic, ResticBinaryError } from '../backup/restic-binary.js';
 import { createResticEngine, type ResticEngine } from '../backup/restic.js';
+import { JobError } from './job-error.js';
+import { prepareRsyncEngine, sshEndpoint } from './rsync-plan.js';
 import { planTunnel } from './tunnel-plan.js';
 import type { Config, JobConfig } from '../config/schema.js';
 import type { CommandRunner } from '../os/command.js';
@@ -35,17 +37,7 @@ export interface RunContext {
   readonly networkGiveUpMs?: number;
 }
 
-/** A user-facing error with a stable code and a hint (the shape the session and CLI print). */
-export class JobError extends Error {
-  override readonly name = 'JobError';
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly hint: string,
-  ) {
-    super(message);
-  }
-}
+export { JobError };
 
 /** The package's resources/ folder: the same relative place from src/agent and dist/agent. */
 export function defaultResourcesDir(): string {
@@ -103,17 +95,27 @@ export async function jobPassword(ctx: RunContext, jobName: string, job: JobConf
   return resolveSecret(job.password, { redactor: ctx.redactor });
 }
 
-/** Proves the repository's host answers before the engine hides the problem in its retries. */
-export async function checkRepositoryReachable(repository: string, signal: AbortSignal): Promise<void> {
-  const endpoint = repositoryEndpoint(repository);
+/** The engine a job runs with, found and version-checked. @throws JobError backup.engine-missing */
+export function prepareJobEngine(ctx: RunContext, jobName: string, job: JobConfig): Promise<BackupEngine> {
+  return job.engine === 'rsync' ? prepareRsyncEngine(ctx, jobName, job) : prepareResticEngine(ctx);
+}
+
+/** Where a job's data goes on the network: restic's repository host, or an rsync job's SSH server. */
+export function jobEndpoint(jobName: string, job: JobConfig): RepositoryEndpoint {
+  return job.engine === 'rsync' ? sshEndpoint(jobName, job) : repositoryEndpoint(job.repository);
+}
+
+/** Proves the backup server answers before the engine hides the problem in its retries. */
+export async function checkReachable(endpoint: RepositoryEndpoint, signal: AbortSignal): Promise<void> {
   if (endpoint.kind !== 'tcp') return;
+  const server = endpoint.scheme === 'ssh' ? 'SSH server' : 'repository server';
   try {
     await probeTcp(endpoint.host, endpoint.port, 10_000, signal);
   } catch (error) {
     if (!(error instanceof ProbeError)) throw error;
     throw new JobError(
       'verify.unreachable',
-      `the repository server ${endpoint.host}:${endpoint.port} can't be reached (${error.reason})`,
+      `the ${server} ${endpoint.host}:${endpoint.port} can't be reached (${error.reason})`,
       'Check that the server is running and that this machine can reach it; if the job uses a VPN profile, check its split routes.',
     );
   }
@@ -128,12 +130,10 @@ export function newSessionId(now: Date = new Date()): string {
 /** The plan for one run of `jobName`. @throws a user-facing error when the job can't be run at all. */
 export function planSession(ctx: RunContext, jobName: string, trigger: SessionTrigger): SessionPlan {
   const job = findJob(ctx.config, jobName);
-  if (job.engine !== 'restic') {
-    throw new JobError('config.engine-unavailable', `jobs.${jobName}.engine is ${job.engine}, which this version can't run yet`, 'Use engine: restic.');
-  }
   return {
     job: jobName,
     trigger,
+    endpoint: jobEndpoint(jobName, job),
     backup: {
       jobName,
       repository: job.repository,
@@ -146,7 +146,11 @@ export function planSession(ctx: RunContext, jobName: string, trigger: SessionTr
   };
 }
 
-/** The real ports: state dir on disk, secrets from their references, restic from PATH or bundle. */
+/**
+ * The real ports: state dir on disk, secrets from their references, the job's engine (restic from
+ * its configured path, the bundle or PATH; rsync from its configured path or PATH). rsync jobs
+ * have no repository password: ssh logs in with the job's key, which ssh reads itself.
+ */
 export function sessionPorts(ctx: RunContext, jobName: string, options: { engine?: () => Promise<BackupEngine>; sessionId?: string } = {}): SessionPorts {
   const job = findJob(ctx.config, jobName);
   const { engine, sessionId } = options;
@@ -154,9 +158,9 @@ export function sessionPorts(ctx: RunContext, jobName: string, options: { engine
     now: () => new Date(),
     newSessionId: () => sessionId ?? newSessionId(),
     openJournal: (id) => openJournal(ctx.paths.stateDir, id),
-    resolvePassword: () => jobPassword(ctx, jobName, job),
-    prepareEngine: engine ?? (() => prepareResticEngine(ctx)),
-    checkReachable: checkRepositoryReachable,
+    resolvePassword: () => (job.engine === 'rsync' ? Promise.resolve('') : jobPassword(ctx, jobName, job)),
+    prepareEngine: engine ?? (() => prepareJobEngine(ctx, jobName, job)),
+    checkReachable,
     scratchDirFor: (id) => join(ctx.paths.stateDir, 'tmp', id),
     processIdentity,
     makePrivateDir: async (path) => {

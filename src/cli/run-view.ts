@@ -12,7 +12,7 @@ export interface Output {
 const stateText: Partial<Record<SessionState, string>> = {
   preflight: 'checking the job',
   connecting: 'connecting the tunnel',
-  verifying: 'checking the repository can be reached',
+  verifying: 'checking the backup server can be reached',
   'backing-up': 'backing up',
   'tearing-down': 'cleaning up',
 };
@@ -75,6 +75,9 @@ export function jsonView(out: Output): (event: SessionEvent) => void {
   };
 }
 
+/** A warning lists at most this many files on the terminal; the history keeps the engine's list. */
+const MAX_FILES_SHOWN = 20;
+
 /** The plain answer after a run: what happened, and what to do if it wasn't good. */
 export function describeRecord(record: SessionRecord): string[] {
   const lines: string[] = [];
@@ -86,7 +89,9 @@ export function describeRecord(record: SessionRecord): string[] {
     if (s !== undefined) {
       if (s.snapshotId !== undefined) lines.push(`  snapshot  ${s.snapshotId}`);
       lines.push(`  files     ${s.filesProcessed} (${s.filesNew} new, ${s.filesChanged} changed, ${s.filesUnmodified} unchanged)`);
-      lines.push(`  data      ${formatBytes(s.bytesProcessed)} scanned, ${formatBytes(s.bytesAdded)} added to the repository`);
+      // No snapshot id: an rsync copy, whose bytesAdded is what crossed the wire (rsync's literal data).
+      const added = s.snapshotId === undefined ? 'sent' : 'added to the repository';
+      lines.push(`  data      ${formatBytes(s.bytesProcessed)} scanned, ${formatBytes(s.bytesAdded)} ${added}`);
     }
   } else if (record.end === 'cancelled') {
     lines.push(`Backup of "${record.job}" was cancelled by the ${record.cancelledBy ?? 'user'}; nothing was left running.`);
@@ -96,6 +101,9 @@ export function describeRecord(record: SessionRecord): string[] {
   if (record.failure !== undefined) {
     lines.push(`${record.end === 'failed' ? 'error' : 'warning'}: ${record.failure.message}`);
     lines.push(`hint: ${record.failure.hint}`);
+    const files = record.failure.files ?? [];
+    for (const file of files.slice(0, MAX_FILES_SHOWN)) lines.push(`  not copied: ${file}`);
+    if (files.length > MAX_FILES_SHOWN) lines.push(`  … and ${files.length - MAX_FILES_SHOWN} more (backhaul history --json lists them)`);
   }
   for (const note of record.notes) lines.push(`note: ${note.message} — ${note.hint}`);
   return lines;

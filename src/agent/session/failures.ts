@@ -8,6 +8,8 @@ export interface SessionFailure {
   readonly code: string;
   readonly message: string;
   readonly hint: string;
+  /** The files concerned, when the engine lists them (rsync 23/24: the files that were not copied). */
+  readonly files?: readonly string[];
 }
 
 /** Errors thrown by ports (secrets, drivers, engine lookup) that already speak to the user. */
@@ -50,11 +52,17 @@ const backupHints: Readonly<Record<BackupFailureClass, (job: string) => string>>
   unknown: () => 'The log file has the backup tool\'s own output; if the cause is unclear, run "backhaul doctor" or report it.',
 };
 
-/** The session's view of an engine failure. */
+/**
+ * The session's view of an engine failure. The engine's own fix wins over the class hint: it knows
+ * more (rsync: which known_hosts file, the exact ssh-keyscan command). Fixes name the job as
+ * `jobs.<name>`; the job's name is put in.
+ */
 export function backupFailure(job: string, failure: BackupFailure): SessionFailure {
+  const fix = failure.fix?.replaceAll('jobs.<name>.', `jobs.${job}.`);
   return {
     code: `backup.${failure.class}`,
     message: failure.message,
-    hint: backupHints[failure.class](job),
+    hint: fix ?? backupHints[failure.class](job),
+    ...(failure.files === undefined || failure.files.length === 0 ? {} : { files: failure.files }),
   };
 }

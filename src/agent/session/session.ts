@@ -1,6 +1,6 @@
 import { drainRun, type BackupEngine, type BackupEvent, type BackupRequest, type BackupResult, type BackupSummary } from '../../backup/engine.js';
 import type { ResourceJournal, TunnelDriver, TunnelProfile } from '../../connect/driver.js';
-import { repositoryEndpoint } from '../../backup/repository.js';
+import { repositoryEndpoint, type RepositoryEndpoint } from '../../backup/repository.js';
 import { backupFailure, toSessionFailure, type SessionFailure } from './failures.js';
 import { phaseSeconds, type SessionRecord, type SessionTrigger } from './history.js';
 import type { Journal, SessionEffect } from './journal.js';
@@ -12,6 +12,11 @@ export interface SessionPlan {
   readonly trigger: SessionTrigger;
   /** The engine request, minus the secret and the scratch dir the session provides. */
   readonly backup: Omit<BackupRequest, 'password' | 'scratchDir'>;
+  /**
+   * Where the backup goes on the network, which verifying proves reachable: an rsync job's SSH
+   * server. Default: parsed from `backup.repository` (restic's syntax).
+   */
+  readonly endpoint?: RepositoryEndpoint;
   /** Chooses the driver and resolves the profile's secrets: part of preflight, so it can fail there. */
   tunnel(signal: AbortSignal): Promise<{ readonly driver: TunnelDriver; readonly profile: TunnelProfile }>;
 }
@@ -24,8 +29,8 @@ export interface SessionPorts {
   resolvePassword(signal: AbortSignal): Promise<string>;
   /** Finds the engine binary and checks its version. Throws a user-facing error if unusable. */
   prepareEngine(signal: AbortSignal): Promise<BackupEngine>;
-  /** Proves the repository can be reached (through the tunnel, if any). Throws a user-facing error. */
-  checkReachable(repository: string, signal: AbortSignal): Promise<void>;
+  /** Proves the backup server can be reached (through the tunnel, if any). Throws a user-facing error. */
+  checkReachable(endpoint: RepositoryEndpoint, signal: AbortSignal): Promise<void>;
   scratchDirFor(sessionId: string): string;
   /** Identifies a process beyond its pid (src/os/process.ts), for the journal. */
   processIdentity?(pid: number): Promise<string | undefined>;
@@ -126,9 +131,9 @@ export async function runSession(
         hint: 'The VPN dropped as soon as it came up. Check the gateway and the credentials of the profile.',
       });
     }
-    const endpoint = repositoryEndpoint(plan.backup.repository);
+    const endpoint = plan.endpoint ?? repositoryEndpoint(plan.backup.repository);
     await driver.verify?.(profile, endpoint.kind === 'tcp' ? endpoint.host : undefined, signal, resources);
-    await ports.checkReachable(plan.backup.repository, signal);
+    await ports.checkReachable(endpoint, signal);
     signal.throwIfAborted();
 
     await enter('backing-up');
