@@ -9,7 +9,7 @@ import { isAbsolute, join } from 'node:path';
 import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { fromZodIssues, locate, positionOf, sortIssues, type ConfigIssue, type SourceMap } from './issues.js';
 import { formatPath } from './path.js';
-import { builtinDefaults, mergeLayers, type ConfigLayer } from './layers.js';
+import { builtinDefaults, mergeLayers, type ConfigLayer, type LayerName } from './layers.js';
 import { validateConfigData, type Config } from './schema.js';
 
 export { formatConfigIssues, type ConfigIssue } from './issues.js';
@@ -25,7 +25,13 @@ export type LoadOptions = { readonly file: string } | { readonly text: string; r
 
 /** A usable config plus non-fatal remarks, or the reasons it is not usable. */
 export type LoadResult =
-  | { readonly ok: true; readonly config: Config; readonly warnings: readonly ConfigIssue[] }
+  | {
+      readonly ok: true;
+      readonly config: Config;
+      readonly warnings: readonly ConfigIssue[];
+      /** Which layer set each leaf (`jobs.nightly.streams` → `user`), for "locked by policy". */
+      readonly origins: ReadonlyMap<string, LayerName>;
+    }
   | { readonly ok: false; readonly errors: readonly ConfigIssue[] };
 
 const fail = (errors: readonly ConfigIssue[]): LoadResult => ({ ok: false, errors });
@@ -162,11 +168,11 @@ export function parseConfigText(text: string, sourceName: string): LoadResult {
 
   // Layer seam: a managed policy layer is appended here once it is read (ARCHITECTURE.md).
   const layers: ConfigLayer[] = [builtinDefaults(), { name: 'user', data: userData ?? {} }];
-  const { data } = mergeLayers(...layers);
+  const { data, origins } = mergeLayers(...layers);
 
   const result = validateConfigData(data);
   if (!result.success) return fail(fromZodIssues(result.issues, data, source));
-  return { ok: true, config: result.data, warnings: configWarnings(result.data, source) };
+  return { ok: true, config: result.data, warnings: configWarnings(result.data, source), origins };
 }
 
 /** YAML errors (and warnings, which a strict config treats as errors): the first one, positioned. */

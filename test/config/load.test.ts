@@ -65,6 +65,7 @@ describe('parseConfigText', () => {
       ok: true,
       config: { version: 1, settings: {}, jobs: {}, profiles: {} },
       warnings: [],
+      origins: expect.any(Map) as unknown,
     });
   });
 
