@@ -5,11 +5,17 @@
  * rsync job's SSH server, an engine's own fix becomes the session's hint, and the snapshot chores
  * refuse rsync jobs with job.no-snapshots.
  */
+import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JobError, checkReachable, planSession, sessionPorts, type RunContext } from '../../src/agent/run-job.js';
 import { resticJob } from '../../src/agent/repository-chores.js';
 import { backupFailure } from '../../src/agent/session/failures.js';
+import { readHistory } from '../../src/agent/session/history.js';
+import { runSession } from '../../src/agent/session/session.js';
+import type { BackupEngine, BackupRequest } from '../../src/backup/engine.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createMemoryLogger } from '../../src/os/log.js';
@@ -115,6 +121,54 @@ describe('sessionPorts', () => {
     const { password: _pw, ...withoutPassword } = nightly;
     const { ctx } = context({ ...cfg, jobs: { ...cfg.jobs, nightly: withoutPassword } });
     await expect(sessionPorts(ctx, 'nightly').resolvePassword(signal)).rejects.toMatchObject({ code: 'config.missing-password' });
+  });
+});
+
+describe('an rsync session', () => {
+  it('runs without a password and ends as a warning whose record keeps the files and the fix', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'backhaul-run-job-'));
+    const { ctx } = context(config());
+    const seen: BackupRequest[] = [];
+    const engine: BackupEngine = {
+      name: 'rsync',
+      // eslint-disable-next-line @typescript-eslint/require-await
+      async *run(request) {
+        seen.push(request);
+        yield { type: 'file-error', path: '/home/me/docs/gone.txt', during: 'vanished', message: 'file has vanished' };
+        return {
+          outcome: 'warning',
+          summary: { filesNew: 3, filesChanged: 0, filesUnmodified: 0, bytesAdded: 10, bytesProcessed: 10, filesProcessed: 3, durationSeconds: 1 },
+          failure: {
+            class: 'partial',
+            detail: 'partial',
+            message: '1 file was not copied: /home/me/docs/gone.txt. Some files vanished before they could be copied.',
+            exitCode: 24,
+            stderrTail: '',
+            fix: 'Check the files listed (permissions, or files removed during the run); everything else was copied.',
+            files: ['/home/me/docs/gone.txt'],
+          },
+        };
+      },
+    };
+    const plan = planSession({ ...ctx, paths: { ...ctx.paths, stateDir } }, 'nas', 'cli');
+    const probed: unknown[] = [];
+    const ports = {
+      ...sessionPorts({ ...ctx, paths: { ...ctx.paths, stateDir } }, 'nas', { engine: () => Promise.resolve(engine), sessionId: 'rsync-1' }),
+      checkReachable: (endpoint: unknown) => { probed.push(endpoint); return Promise.resolve(); },
+    };
+    const record = await runSession(plan, ports, signal);
+    expect(probed).toEqual([{ kind: 'tcp', scheme: 'ssh', host: 'nas.office.example', port: 2222 }]);
+    expect(seen[0]?.password).toBe('');
+    expect(record).toMatchObject({
+      end: 'done',
+      result: 'warning',
+      failure: {
+        code: 'backup.partial',
+        hint: 'Check the files listed (permissions, or files removed during the run); everything else was copied.',
+        files: ['/home/me/docs/gone.txt'],
+      },
+    });
+    expect(await readHistory(stateDir)).toEqual([record]);
   });
 });
 

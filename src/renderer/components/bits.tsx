@@ -31,8 +31,12 @@ export function outcomeOf(run: Pick<LastRun, 'end' | 'result'> | Pick<SessionRec
 }
 
 /** A problem as one sentence and what to do about it. */
-export function Problem(props: { problem: { message: string; hint: string; code?: string }; tone?: 'warn' | 'err'; title?: string }) {
+/** A warning lists the files concerned (rsync: files not copied) behind a disclosure, at most this many. */
+const MAX_FILES_SHOWN = 200;
+
+export function Problem(props: { problem: { message: string; hint: string; code?: string; files?: readonly string[] }; tone?: 'warn' | 'err'; title?: string }) {
   const { problem } = props;
+  const files = problem.files ?? [];
   return (
     <div class={`problem-box ${props.tone ?? 'err'}`} role={props.tone === 'warn' ? undefined : 'alert'}>
       <p>
@@ -45,6 +49,14 @@ export function Problem(props: { problem: { message: string; hint: string; code?
           <strong>What to do: </strong>
           {problem.hint}
         </p>
+      )}
+      {files.length === 0 ? null : (
+        <details>
+          <summary>{files.length === 1 ? '1 file' : `${files.length} files`}</summary>
+          <ul class="mono">
+            {files.slice(0, MAX_FILES_SHOWN).map((file) => <li key={file}>{file}</li>)}
+          </ul>
+        </details>
       )}
     </div>
   );
