@@ -251,18 +251,38 @@ export async function cleanUpCommonResource(runner: CommandRunner, resource: Dri
   }
 }
 
+/** How long a leftover daemon gets to exit after SIGTERM before SIGKILL: as long as a session's own teardown gives it. */
+export const LEFTOVER_GRACE_MS = 5_000;
+
 /**
  * Ends the daemon whose pid file is `pidFile` (inside a tunnel's private dir, or its `run/`), but
- * only if its command line or environment still names that dir: a reused pid is left alone.
+ * only if its command line or environment still names that dir: a reused pid is left alone. Returns
+ * once it has exited: charon removes its routes, policy rule and TUN device on the way out, so the
+ * tunnel is only gone then. One that ignores SIGTERM is killed after `graceMs`.
  */
-export async function stopByPidFile(runner: CommandRunner, pidFile: string, signal: AbortSignal): Promise<void> {
+export async function stopByPidFile(runner: CommandRunner, pidFile: string, signal: AbortSignal, graceMs = LEFTOVER_GRACE_MS, pacing: Pacing = { pollMs: 100 }): Promise<void> {
   const pid = await readPid(pidFile);
   if (pid === undefined) return;
   let dir = pidFile.slice(0, pidFile.lastIndexOf('/'));
   if (dir.endsWith('/run')) dir = dir.slice(0, -'/run'.length);
-  const seen = await Promise.all(['cmdline', 'environ'].map((file) => readFile(`/proc/${pid}/${file}`, 'utf8').catch(() => '')));
-  if (!seen.some((text) => text.includes(dir))) return;
+  if (!(await namesDir(pid, dir))) return;
+  const exited = async (): Promise<true | undefined> => ((await running(pid)) ? undefined : true);
   await runner.run({ argv: ['kill', '-TERM', String(pid)], okExitCodes: 'any', timeoutMs: 10_000, signal });
+  if ((await pollUntil(exited, graceMs, pacing, signal)) === true || !(await namesDir(pid, dir))) return;
+  await runner.run({ argv: ['kill', '-KILL', String(pid)], okExitCodes: 'any', timeoutMs: 10_000, signal });
+  await pollUntil(exited, graceMs, pacing, signal);
+}
+
+async function namesDir(pid: number, dir: string): Promise<boolean> {
+  const seen = await Promise.all(['cmdline', 'environ'].map((file) => readFile(`/proc/${pid}/${file}`, 'utf8').catch(() => '')));
+  return seen.some((text) => text.includes(dir));
+}
+
+/** Whether `pid` exists and is not a zombie (a zombie has exited; only its parent hasn't reaped it). */
+async function running(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const close = stat.lastIndexOf(')');
+  return close >= 0 && stat.slice(close + 2, close + 3) !== 'Z';
 }
 
 async function readPid(pidFile: string): Promise<number | undefined> {

@@ -1,5 +1,8 @@
-import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   addMssClamp,
   addRoute,
@@ -8,6 +11,7 @@ import {
   removeMssClamp,
   removeRoute,
   routeGet,
+  stopByPidFile,
   tunnelCarryingRoutes,
 } from '../../src/connect/linux-net.js';
 import { createCommandRunner } from '../../src/os/command.js';
@@ -89,5 +93,48 @@ describe('pollUntil', () => {
     const never = await pollUntil<string>(() => { calls++; return Promise.resolve(undefined); }, 5, { pollMs: 0 }, signal);
     expect(never).toBeUndefined();
     expect(calls).toBe(5);
+  });
+});
+
+describe('stopByPidFile (crash recovery)', () => {
+  /** A real daemon whose environment names its private dir, as charon's does; ready once it printed. */
+  const daemons: { dir: string; pid: number }[] = [];
+  afterEach(() => {
+    for (const daemon of daemons.splice(0)) {
+      try {
+        process.kill(daemon.pid, 'SIGKILL');
+      } catch {
+        // gone, as it should be
+      }
+      rmSync(daemon.dir, { recursive: true, force: true });
+    }
+  });
+  async function leftoverDaemon(onTerm: 'exit' | 'ignore'): Promise<{ dir: string; pid: number; exited: Promise<NodeJS.Signals | null> }> {
+    const dir = mkdtempSync(join(tmpdir(), 'backhaul-pidfile-'));
+    const script = `process.on('SIGTERM', () => { ${onTerm === 'exit' ? "setTimeout(() => process.exit(0), 200)" : ''} }); console.log('ready'); setInterval(() => undefined, 1000);`;
+    const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, STRONGSWAN_CONF: `${dir}/strongswan.conf` }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => { resolve(signal); }));
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    writeFileSync(join(dir, 'daemon.pid'), `${child.pid ?? 0}\n`);
+    daemons.push({ dir, pid: child.pid ?? 0 });
+    return { dir, pid: child.pid ?? 0, exited };
+  }
+  const stillRunning = (pid: number): boolean => {
+    const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+    return stat !== '' && !stat.includes(') Z ');
+  };
+
+  it('returns only once the daemon has exited (it may still be removing the tunnel after SIGTERM)', async () => {
+    const daemon = await leftoverDaemon('exit');
+    await stopByPidFile(createCommandRunner(), join(daemon.dir, 'daemon.pid'), signal, 10_000, { pollMs: 20 });
+    expect(stillRunning(daemon.pid)).toBe(false);
+    expect(await daemon.exited).toBeNull();
+  });
+
+  it('kills a daemon that ignores SIGTERM once the grace is over, instead of leaving it running', async () => {
+    const daemon = await leftoverDaemon('ignore');
+    await stopByPidFile(createCommandRunner(), join(daemon.dir, 'daemon.pid'), signal, 300, { pollMs: 20 });
+    expect(stillRunning(daemon.pid)).toBe(false);
+    expect(await daemon.exited).toBe('SIGKILL');
   });
 });
