@@ -146,6 +146,11 @@ export function createRsyncEngine(options: RsyncEngineOptions): RsyncEngine {
     #partial: { readonly diagnosis: RsyncDiagnosis; readonly result: CommandResult } | undefined;
     /** Stops the workers when one of them fails for good. */
     readonly #workersStop = new AbortController();
+    /** Every rsync we start is reported, so a crashed agent's recovery can stop what it left running. */
+    get #onSpawn(): { onSpawn?: (pid: number) => void } {
+      const report = this.request.onProcessStarted;
+      return report === undefined ? {} : { onSpawn: report };
+    }
 
     constructor(
       private readonly request: BackupRequest,
@@ -238,6 +243,7 @@ export function createRsyncEngine(options: RsyncEngineOptions): RsyncEngine {
           okExitCodes: 'any',
           killGraceMs,
           maxOutputBytes: 64 * 1024,
+          ...this.#onSpawn,
           onStdoutLine: (line) => {
             const entry = parseListEntry(line);
             if (entry !== undefined) entries.push(entry);
@@ -317,6 +323,7 @@ export function createRsyncEngine(options: RsyncEngineOptions): RsyncEngine {
           signal,
           okExitCodes: 'any',
           killGraceMs,
+          ...this.#onSpawn,
           splitOnCarriageReturn: true,
           maxOutputBytes: 256 * 1024,
           onStdoutLine: onLine,

@@ -124,6 +124,22 @@ describe('rsync engine: a full run', () => {
     expect(await readdir(scratchDir)).toEqual([]);
   });
 
+  it('reports every rsync it starts, so a crashed agent can stop the leftovers', async () => {
+    const replay = new ReplayingCommandRunner([list(), dirs(), worker(0), worker(1), dirs()]);
+    let nextPid = 1000;
+    const spawning: CommandRunner = {
+      run(spec) {
+        spec.onSpawn?.(nextPid++);
+        return replay.run(spec);
+      },
+    };
+    const started: number[] = [];
+    const { result } = await collectRun(engine(spawning).run(request({ onProcessStarted: (pid) => started.push(pid) }), new AbortController().signal));
+    replay.assertDone();
+    expect(result.outcome).toBe('success');
+    expect(started).toEqual([1000, 1001, 1002, 1003, 1004]);
+  });
+
   it('passes the excludes to the listing only, and mirror jobs get one delete pass', async () => {
     const del: Expectation = {
       argv: [RSYNC, ...COMMON, '-e', SSH, '-R', '--delete', '--existing', '--ignore-existing', '--exclude=*.tmp', '--', ...SOURCES, DEST],
