@@ -4,14 +4,18 @@
  * the awkward tree byte for byte and is recorded `succeeded` with its bytes; a job whose
  * known_hosts lacks the server's key fails with the ssh-keyscan fix as its hint (and the known_hosts
  * file is left alone); a closed SSH port fails in verifying; the snapshot routes refuse rsync jobs
- * with job.no-snapshots; `backhaul run` through the agent prints the result. The private key's
- * text never shows up in what the agent says or logs.
+ * with job.no-snapshots; `backhaul run` through the agent prints the result; after a kill -9 mid-copy
+ * a restarted agent stops the rsync processes left behind. The private key's text never shows up
+ * in what the agent says or logs.
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentEvent, SessionRecord } from '../../src/api/types.js';
+import { parseJournal } from '../../src/agent/session/journal.js';
 import { main } from '../../src/cli/main.js';
 import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
 import { captureIo } from '../helpers/cli-io.js';
@@ -47,7 +51,7 @@ describe.skipIf(skip !== undefined)(skip === undefined ? 'the agent runs rsync j
   });
 
   /** A home whose config has one rsync job per entry, each with its own destination directory. */
-  async function home(jobs: Record<string, { knownHosts?: string; port?: number }>): Promise<{ home: string; dest: (job: string) => string }> {
+  async function home(jobs: Record<string, { knownHosts?: string; port?: number; sources?: string; bandwidthLimit?: string }>): Promise<{ home: string; dest: (job: string) => string }> {
     const dir = await mkdtemp(join(work, 'home-'));
     const dest = (job: string) => join(dir, `dest-${job}`);
     const lines = ['jobs:'];
@@ -56,7 +60,8 @@ describe.skipIf(skip !== undefined)(skip === undefined ? 'the agent runs rsync j
       lines.push(
         `  ${name}:`,
         '    engine: rsync',
-        `    sources: [${src}]`,
+        `    sources: [${job.sources ?? src}]`,
+        ...(job.bandwidthLimit === undefined ? [] : [`    bandwidthLimit: ${job.bandwidthLimit}`]),
         `    repository: ${dest(name)}`,
         '    streams: 3',
         '    ssh:',
@@ -173,6 +178,45 @@ describe.skipIf(skip !== undefined)(skip === undefined ? 'the agent runs rsync j
     expect(record).toMatchObject({ end: 'failed', failure: { code: 'verify.unreachable' } });
     expect(record.failure?.message).toContain(`the SSH server ${sshd.host}:`);
     expect(record.states.map((s) => s.state)).not.toContain('backing-up');
+  });
+
+  it('after kill -9 mid-copy, a restarted agent stops the rsync left behind and records the session interrupted', async () => {
+    const big = join(work, 'big-src');
+    await mkdir(big, { recursive: true });
+    await writeFile(join(big, 'a.bin'), randomBytes(6 * 1024 * 1024));
+    await writeFile(join(big, 'b.bin'), randomBytes(6 * 1024 * 1024));
+    const { home: dir } = await home({ slow: { sources: big, bandwidthLimit: '512 KiB/s' } });
+    const agent = await launch(dir);
+    // Bounded: the events stream ends at the first progress with bytes, or after 60 s.
+    const controller = new AbortController();
+    const timer = setTimeout(() => { controller.abort(); }, 60_000);
+    let asked = false;
+    await agent.client.events((event) => {
+      if (event.type === 'snapshot' && !asked) {
+        asked = true;
+        void agent.client.startRun('slow');
+      }
+      if (event.type === 'progress' && event.progress.bytesDone > 0) controller.abort();
+    }, controller.signal);
+    clearTimeout(timer);
+    agent.process.kill('SIGKILL');
+    await agent.exited;
+
+    const journals = await readdir(join(dir, 'state', 'journal'));
+    expect(journals).toHaveLength(1);
+    const entries = parseJournal(await readFile(join(dir, 'state', 'journal', journals[0] ?? ''), 'utf8'));
+    const pids = entries.flatMap((e) => (e.kind === 'effect' && e.effect === 'process' ? [e.pid] : []));
+    // The listing, the directory pass and the workers: each rsync was journaled when it started.
+    expect(pids.length).toBeGreaterThanOrEqual(3);
+
+    const restarted = await launch(dir);
+    const [record] = (await restarted.client.history({ job: 'slow' })).records;
+    expect(record).toMatchObject({ end: 'interrupted', failure: { code: 'session.interrupted' } });
+    for (const pid of pids) {
+      const stat = existsSync(`/proc/${pid}/stat`) ? await readFile(`/proc/${pid}/stat`, 'utf8') : '';
+      expect(stat === '' || / Z /.test(stat) || !stat.includes('(rsync)'), `rsync ${pid} still runs`).toBe(true);
+    }
+    expect(await readdir(join(dir, 'state', 'journal'))).toEqual([]);
   });
 
   it('backhaul run through the agent prints the result of an rsync job', async () => {
