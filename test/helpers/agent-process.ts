@@ -21,10 +21,15 @@ export interface AgentUnderTest {
   webUrl(): string | undefined;
 }
 
-/** Starts the agent (from the TypeScript sources) and waits until its socket answers. */
-export async function startAgent(home: string, args: readonly string[] = []): Promise<AgentUnderTest> {
+/**
+ * Starts the agent (from the TypeScript sources) and waits until its socket answers. `wrapper` is
+ * an argv prefix that must exec the agent in place (e.g. `ip netns exec NS`), so the process's pid
+ * is the agent's.
+ */
+export async function startAgent(home: string, args: readonly string[] = [], options: { wrapper?: readonly string[] } = {}): Promise<AgentUnderTest> {
   const socket = join(home, 'run', 'agent.sock');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'bin.ts'), 'agent', ...args], {
+  const argv = [...(options.wrapper ?? []), process.execPath, '--import', 'tsx', join(root, 'src', 'cli', 'bin.ts'), 'agent', ...args];
+  const child = spawn(argv[0] ?? process.execPath, argv.slice(1), {
     cwd: root,
     env: { ...process.env, BACKHAUL_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -51,8 +56,11 @@ export async function startAgent(home: string, args: readonly string[] = []): Pr
   };
 }
 
-/** Writes a config with one restic job backing up `data` to `repository`, password from a 0600 file. */
-export async function writeJobConfig(home: string, job: { name: string; data: string; repository: string; password: string; resticPath?: string; bandwidthLimit?: string }): Promise<void> {
+/**
+ * Writes a config with one restic job backing up `data` to `repository`, password from a 0600 file;
+ * with `profile`, the job goes through that VPN profile, given as the profile's settings.
+ */
+export async function writeJobConfig(home: string, job: { name: string; data: string; repository: string; password: string; resticPath?: string; bandwidthLimit?: string; profile?: { name: string; settings: Record<string, unknown> } }): Promise<void> {
   await mkdir(home, { recursive: true });
   const pwFile = join(home, `${job.name}.pw`);
   await writeFile(pwFile, job.password, { mode: 0o600 });
@@ -64,6 +72,8 @@ export async function writeJobConfig(home: string, job: { name: string; data: st
     `    repository: ${job.repository}`,
     `    password: file:${pwFile}`,
     ...(job.bandwidthLimit === undefined ? [] : [`    bandwidthLimit: ${job.bandwidthLimit}`]),
+    // JSON is YAML: the profile's settings need no YAML writer.
+    ...(job.profile === undefined ? [] : [`    profile: ${job.profile.name}`, `profiles: ${JSON.stringify({ [job.profile.name]: job.profile.settings })}`]),
     '',
   ];
   await writeFile(join(home, 'config.yaml'), lines.join('\n'));
