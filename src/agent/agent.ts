@@ -4,9 +4,11 @@ import { createServer, type Server } from 'node:http';
 import { homedir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConfigResponse, HealthItem, JobSummary, LastRun, LogLine, RestoreRequest, RestoreResponse, SnapshotInfo, SnapshotsResponse, StatusResponse, TreeResponse } from '../api/types.js';
+import type { ConfigResponse, HealthItem, JobSummary, JobView, LastRun, LogLine, RestoreRequest, RestoreResponse, SnapshotInfo, SnapshotsResponse, StatusResponse, TreeResponse } from '../api/types.js';
 import type { BackupFailure } from '../backup/engine.js';
 import type { ResticSnapshot } from '../backup/restic-json.js';
+import { editJob } from '../config/edit.js';
+import type { LayerName } from '../config/layers.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createCommandRunner, type CommandRunner } from '../os/command.js';
@@ -17,6 +19,7 @@ import { ApiProblem, createApiHandler, socketGuard, type ApiBackend } from './ap
 import { EventBus } from './event-bus.js';
 import { HealthRegistry } from './health.js';
 import { acquireInstanceLock } from './instance-lock.js';
+import { editProblem, jobRunning, jobView } from './job-edit.js';
 import { driverForCleanUp } from './tunnel-plan.js';
 import { renderMetrics } from './metrics.js';
 import { recoverSession } from './recovery.js';
@@ -98,6 +101,10 @@ export class Agent {
   readonly startedAt = new Date();
   readonly #recentLogs: LogLine[] = [];
   #config: Config = emptyConfig;
+  /** Which config layer set each leaf, for the locks of the job editor. */
+  #origins: ReadonlyMap<string, LayerName> = new Map();
+  /** Job edits run one at a time: each reads, checks and writes the whole file. */
+  #edits: Promise<unknown> = Promise.resolve();
   #configResponse: ConfigResponse;
   #supervisor!: Supervisor;
   #socketServer?: Server;
@@ -168,10 +175,12 @@ export class Agent {
     const loaded = await loadConfig({ file });
     if (loaded.ok) {
       this.#config = loaded.config;
+      this.#origins = loaded.origins;
       this.#configResponse = { ok: true, file, config: loaded.config };
       this.health.clear('config.invalid');
     } else {
       this.#config = emptyConfig;
+      this.#origins = new Map();
       this.#configResponse = { ok: false, file, errors: loaded.errors };
       this.health.set({
         code: 'config.invalid',
@@ -312,7 +321,12 @@ export class Agent {
     return {
       bus: this.bus,
       status: () => this.status(),
-      jobs: () => this.#jobs(),
+      jobs: () => this.#jobViews(),
+      editJob: (name, patch) => {
+        const edit = this.#edits.then(() => this.#editJob(name, patch));
+        this.#edits = edit.catch(() => undefined);
+        return edit;
+      },
       health: () => this.health.list(),
       config: () => this.#configResponse,
       startRun: (job) => {
@@ -373,6 +387,32 @@ export class Agent {
         ...(lastRun === undefined ? {} : { lastRun }),
       };
     });
+  }
+
+  #jobViews(): JobView[] {
+    return this.#jobs().flatMap((summary) => {
+      const job = this.#config.jobs[summary.name];
+      return job === undefined ? [] : [jobView(summary, job, this.#origins)];
+    });
+  }
+
+  /**
+   * Writes the change to the config file and reloads it. A job with a session is refused: a running
+   * session keeps the plan it started with, and a queued one would start with half an intention.
+   */
+  async #editJob(name: string, patch: Readonly<Record<string, unknown>>): Promise<JobView> {
+    findJob(this.#config, name);
+    const session = this.#supervisor.live().find((s) => s.job === name);
+    if (session !== undefined) throw jobRunning(name, session.id);
+    const result = await editJob({ file: this.options.paths.configFile, job: name, patch, origins: this.#origins });
+    if (!result.ok) throw editProblem(result.problem);
+    await this.reloadConfig();
+    this.#logger.log('info', 'job settings changed', { job: name, fields: Object.keys(patch) });
+    // Clients (the tray, other windows) see the new settings without reconnecting.
+    this.bus.publish({ type: 'snapshot', status: this.status() });
+    const view = this.#jobViews().find((j) => j.name === name);
+    if (view === undefined) throw new ApiProblem(409, 'config.changed', `"${name}" is gone from the config file`, 'The file was changed at the same time; reload the page.');
+    return view;
   }
 
   /** Where a restore goes unless the user picks a folder: under the home (user) or the state dir (system). */

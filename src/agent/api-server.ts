@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type {
-  ApiError, ConfigResponse, HealthItem, HistoryResponse, JobSummary, LiveSession, LogsResponse, RestoreRequest, RestoreResponse, SessionRecord,
+  ApiError, ConfigResponse, HealthItem, HistoryResponse, JobView, LiveSession, LogsResponse, RestoreRequest, RestoreResponse, SessionRecord,
   SnapshotsResponse, StartRunResponse, StatusResponse, TreeResponse,
 } from '../api/types.js';
 import type { EventBus, NumberedEvent } from './event-bus.js';
@@ -22,7 +22,9 @@ export class ApiProblem extends Error {
 /** What the routes need from the agent. */
 export interface ApiBackend {
   status(): StatusResponse;
-  jobs(): JobSummary[];
+  jobs(): JobView[];
+  /** Changes a job's editable fields in the config file (keys and values are checked there). */
+  editJob?(name: string, patch: Readonly<Record<string, unknown>>): Promise<JobView>;
   startRun(job: string): StartRunResponse;
   cancelRun(sessionId: string): boolean;
   run(sessionId: string): Promise<LiveSession | SessionRecord | undefined>;
@@ -56,6 +58,14 @@ const startRunBody = z.strictObject({ job: z.string().min(1).max(64) });
 const snapshotId = z.string().regex(/^[0-9a-f]{8,64}$/);
 /** An absolute path inside a snapshot or on this machine: no NUL, no "..", bounded. */
 const absolutePath = z.string().min(1).max(4096).regex(/^\//).refine((p) => !p.includes('\0') && !p.split('/').includes('..'));
+/**
+ * `PATCH /v1/jobs/NAME`: a JSON object of the fields to change; which keys and values are allowed
+ * is the config editor's call. Checked by hand, not copied: JSON.parse keeps `"__proto__"` as an own
+ * key (refused there as not editable), a copy would turn it into a prototype.
+ */
+function isJobPatchBody(body: unknown): body is Readonly<Record<string, unknown>> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length <= 16;
+}
 const powerBody = z.strictObject({ event: z.enum(['suspend', 'resume']) });
 const restoreBody = z.strictObject({
   job: z.string().min(1).max(64),
@@ -190,6 +200,17 @@ function routes(backend: ApiBackend): { method: string; pattern: RegExp; handler
         const job = url.searchParams.get('job') ?? undefined;
         const before = url.searchParams.get('before') ?? undefined;
         send(res, 200, await backend.history({ limit: intParam(url, 'limit', 50, 1, 1000), ...(job === undefined ? {} : { job }), ...(before === undefined ? {} : { before }) }));
+      },
+    },
+    {
+      method: 'PATCH',
+      pattern: /^\/v1\/jobs\/([^/]+)$/,
+      handler: async (req, res, _u, [job = '']) => {
+        if (backend.editJob === undefined) throw notAvailable('Editing jobs');
+        const name = decodeSegment(job);
+        const patch = await readJsonBody(req);
+        if (!isJobPatchBody(patch)) throw new ApiProblem(400, 'api.bad-request', 'the body must be a JSON object of the fields to change', 'Send e.g. {"streams": 8}; null puts a field back to its default.');
+        send(res, 200, await backend.editJob(name, patch));
       },
     },
     {

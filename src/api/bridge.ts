@@ -6,7 +6,7 @@
 
 /** What a renderer may ask the main process to send to the agent. */
 export interface BridgeRequest {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   readonly path: string;
   /** JSON text. */
   readonly body?: string;

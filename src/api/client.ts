@@ -1,7 +1,7 @@
 import { SseParser } from './sse.js';
 import {
   ApiPaths,
-  type AgentEvent, type ApiError, type ConfigResponse, type HealthItem, type HistoryResponse, type JobSummary, type LiveSession, type LogsResponse,
+  type AgentEvent, type ApiError, type ConfigResponse, type HealthItem, type HistoryResponse, type JobPatch, type JobView, type LiveSession, type LogsResponse,
   type RestoreRequest, type RestoreResponse, type SessionRecord, type SnapshotsResponse, type StartRunResponse, type StatusResponse, type TreeResponse,
 } from './types.js';
 
@@ -59,8 +59,17 @@ export class AgentClient {
   status(): Promise<StatusResponse> {
     return this.#call('GET', ApiPaths.status);
   }
-  jobs(): Promise<JobSummary[]> {
+  /** The jobs with their editable fields and which of those a managed policy locks. */
+  jobs(): Promise<JobView[]> {
     return this.#call('GET', ApiPaths.jobs);
+  }
+  /**
+   * Changes a job's everyday fields (`null` = back to the default). The agent validates and writes
+   * its config file; refusals are AgentApiError with a code (`config.invalid-value`,
+   * `config.locked`, `job.running`, …) and a message that names the field.
+   */
+  editJob(name: string, patch: JobPatch): Promise<JobView> {
+    return this.#call('PATCH', ApiPaths.job(name), patch);
   }
   health(): Promise<HealthItem[]> {
     return this.#call('GET', ApiPaths.health);

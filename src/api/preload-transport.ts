@@ -9,7 +9,7 @@ import { AgentUnreachableError, type ApiTransport } from './client.js';
 export function preloadTransport(bridge: BackhaulBridge): ApiTransport {
   return {
     async request(method, path, body) {
-      if (method !== 'GET' && method !== 'POST' && method !== 'DELETE') throw new Error(`method ${method} is not carried by the bridge`);
+      if (method !== 'GET' && method !== 'POST' && method !== 'PATCH' && method !== 'DELETE') throw new Error(`method ${method} is not carried by the bridge`);
       return bridge.request({ method, path, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     },
     async stream(path, onChunk, signal, headers = {}) {

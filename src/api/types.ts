@@ -6,8 +6,10 @@ import type { BackupEvent, BackupProgress, BackupSummary } from '../backup/engin
 import type { ResticSnapshot, ResticTreeNode } from '../backup/restic-json.js';
 import type { SessionRecord, SessionTrigger } from '../agent/session/history.js';
 import type { SessionState } from '../agent/session/states.js';
+import type { FieldLocks, JobPatch, JobSettings } from '../config/job-fields.js';
 
-export type { SessionRecord, SessionTrigger, SessionState, BackupProgress, BackupEvent, BackupSummary };
+export type { SessionRecord, SessionTrigger, SessionState, BackupProgress, BackupEvent, BackupSummary, FieldLocks, JobPatch, JobSettings };
+export { EDITABLE_JOB_FIELDS, type EditableJobField } from '../config/job-fields.js';
 
 /** Every error response: a stable code, one plain sentence, and what to do. */
 export interface ApiError {
@@ -73,6 +75,16 @@ export interface JobSummary {
   readonly nextRunAt?: string;
   /** Set by the scheduler when a scheduled run is late by more than its grace period. */
   readonly overdueSince?: string;
+}
+
+/**
+ * `GET /v1/jobs` and the answer of `PATCH /v1/jobs/NAME`: a job with the fields a client may edit
+ * (secrets are never among them) and which of those a managed policy locks.
+ */
+export interface JobView extends JobSummary {
+  readonly settings: JobSettings;
+  /** Editable fields that can't be changed here, each with why; empty when none is locked. */
+  readonly locked: FieldLocks;
 }
 
 export interface AgentInfo {
@@ -177,6 +189,7 @@ export type AgentEvent =
 export const ApiPaths = {
   status: '/v1/status',
   jobs: '/v1/jobs',
+  job: (name: string) => `/v1/jobs/${encodeURIComponent(name)}`,
   runs: '/v1/runs',
   run: (id: string) => `/v1/runs/${encodeURIComponent(id)}`,
   history: '/v1/history',

@@ -37,7 +37,8 @@ export interface EditJobRequest {
   /** The user's config file. */
   readonly file: string;
   readonly job: string;
-  readonly patch: JobPatch;
+  /** A {@link JobPatch}, or what a client sent as one: every key and value is checked here. */
+  readonly patch: Readonly<Record<string, unknown>>;
   /** Per-leaf origins of the config the agent runs with (`mergeLayers`): `policy` means locked. */
   readonly origins: ReadonlyMap<string, LayerName>;
 }
@@ -90,7 +91,7 @@ export function jobSettings(job: JobConfig): JobSettings {
 export function checkPatch(patch: Readonly<Record<string, unknown>>, job: string, locks: FieldLocks): EditProblem | undefined {
   for (const key of Object.keys(patch)) {
     const field = formatPath(['jobs', job, key]);
-    const notEditable = NOT_EDITABLE_JOB_FIELDS[key];
+    const notEditable = Object.hasOwn(NOT_EDITABLE_JOB_FIELDS, key) ? NOT_EDITABLE_JOB_FIELDS[key] : undefined;
     if (notEditable !== undefined) {
       return { code: 'config.not-editable', field: key, message: `${field} can't be changed here: ${notEditable}`, hint: `Edit ${key} in the config file; the agent reloads it.` };
     }
@@ -111,7 +112,7 @@ export function checkPatch(patch: Readonly<Record<string, unknown>>, job: string
  */
 export async function editJob(request: EditJobRequest): Promise<EditResult> {
   const { job, patch } = request;
-  const refused = checkPatch(patch as Readonly<Record<string, unknown>>, job, lockedFields(request.origins, job));
+  const refused = checkPatch(patch, job, lockedFields(request.origins, job));
   if (refused !== undefined) return { ok: false, problem: refused };
 
   const file = await realpath(request.file).catch(() => request.file); // edit the target of a symlink, keep the link
@@ -129,7 +130,7 @@ export async function editJob(request: EditJobRequest): Promise<EditResult> {
   return { ok: true, loaded };
 }
 
-function invalidProblem(errors: readonly ConfigIssue[], job: string, patch: JobPatch): EditProblem {
+function invalidProblem(errors: readonly ConfigIssue[], job: string, patch: Readonly<Record<string, unknown>>): EditProblem {
   const fields = Object.keys(patch) as EditableJobField[];
   for (const field of fields) {
     const path = formatPath(['jobs', job, field]);
@@ -157,7 +158,7 @@ interface Splice {
  * When a splice can't be placed (flow-style job mappings, anchors), or its result would not mean the
  * same as the Document, yaml prints the whole document: comments kept, layout normalised.
  */
-export function applyPatch(text: string, job: string, patch: JobPatch): Applied {
+export function applyPatch(text: string, job: string, patch: JobPatch | Readonly<Record<string, unknown>>): Applied {
   const doc = parseDocument(text, { keepSourceTokens: false });
   const jobNode: unknown = doc.getIn(['jobs', job], true);
   if (!isMap(jobNode)) {
@@ -166,8 +167,8 @@ export function applyPatch(text: string, job: string, patch: JobPatch): Applied 
   const splices: Splice[] = [];
   let spliceable = !jobNode.flow && jobNode.items.length > 0;
   for (const field of EDITABLE_JOB_FIELDS) {
-    if (!(field in patch)) continue;
-    const value = patch[field];
+    if (!Object.hasOwn(patch, field)) continue;
+    const value: unknown = (patch as Readonly<Record<string, unknown>>)[field];
     if (value === undefined) continue;
     const pair = jobNode.items.find((p) => isScalar(p.key) && p.key.value === field);
     const old: unknown = pair?.value;

@@ -29,14 +29,14 @@ export const NOT_EDITABLE_JOB_FIELDS: Readonly<Record<string, string>> = {
  * file, so the field goes back to its default (streams 4, no excludes, no bandwidth limit,
  * profile "direct"; sources have no default and are then reported as required).
  */
-export interface JobPatch {
+export type JobPatch = {
   readonly sources?: readonly string[] | null;
   readonly excludes?: readonly string[] | null;
   readonly streams?: number | null;
   /** A rate such as "10 MiB/s", "500 KiB/s" or "20 Mbit/s". */
   readonly bandwidthLimit?: string | null;
   readonly profile?: string | null;
-}
+};
 
 /** The editable fields as they would be written in the file (the limit as a rate, not KiB/s). */
 export interface JobSettings {

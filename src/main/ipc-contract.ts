@@ -56,7 +56,7 @@ export const validators: {
 } = {
   'api:request': ([request]) => {
     const r = request as Partial<BridgeRequest> | undefined;
-    if (typeof r !== 'object' || (r.method !== 'GET' && r.method !== 'POST' && r.method !== 'DELETE')) throw new IpcContractError('api:request: method must be GET, POST or DELETE');
+    if (typeof r !== 'object' || (r.method !== 'GET' && r.method !== 'POST' && r.method !== 'PATCH' && r.method !== 'DELETE')) throw new IpcContractError('api:request: method must be GET, POST, PATCH or DELETE');
     if (!allowedApiPath(r.path)) throw new IpcContractError('api:request: path must be a /v1/ route');
     if (r.body !== undefined && (typeof r.body !== 'string' || r.body.length > MAX_BODY)) throw new IpcContractError('api:request: body must be a JSON string of at most 16 KiB');
     return [{ method: r.method, path: r.path, ...(r.body === undefined ? {} : { body: r.body }) }];

@@ -4,14 +4,17 @@
  * and, for errors, `{code, message, hint}` — and keep answering afterwards.
  */
 import { createServer, request, type Server } from 'node:http';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiProblem, createApiHandler, socketGuard, type ApiBackend } from '../../src/agent/api-server.js';
 import { EventBus } from '../../src/agent/event-bus.js';
+import { editProblem, jobView } from '../../src/agent/job-edit.js';
 import type { StatusResponse } from '../../src/api/types.js';
+import { editJob } from '../../src/config/edit.js';
+import { parseConfigText } from '../../src/config/load.js';
 
 const status: StatusResponse = {
   agent: { pid: 1, version: '0.1.0', mode: 'user', startedAt: '2026-11-25T00:00:00.000Z', configFile: '/x', socket: '/y' },
@@ -20,10 +23,28 @@ const status: StatusResponse = {
   health: [],
 };
 
+/** The config file PATCH /v1/jobs/nightly edits with the real config editor. */
+let configFile: string;
+const CONFIG = '# mine\njobs:\n  nightly:\n    sources: [/home/me]\n    repository: /srv/repo  # here\n    password: file:/etc/backhaul/n.pw\n';
+
+async function loaded() {
+  const result = parseConfigText(await readFile(configFile, 'utf8'), configFile);
+  if (!result.ok) throw new Error(`the config file became invalid: ${JSON.stringify(result.errors)}`);
+  return result;
+}
+
 const backend: ApiBackend = {
   bus: new EventBus(),
   status: () => status,
-  jobs: () => [...status.jobs],
+  jobs: () => [],
+  editJob: async (name, patch) => {
+    if (name !== 'nightly') throw Object.assign(new Error(`there is no job named "${name}"`), { code: 'config.unknown-job', hint: 'Known jobs: nightly.' });
+    const result = await editJob({ file: configFile, job: name, patch, origins: (await loaded()).origins });
+    if (!result.ok) throw editProblem(result.problem);
+    const job = result.loaded.config.jobs['nightly'];
+    if (job === undefined) throw new Error('nightly is gone');
+    return jobView({ name, engine: job.engine, profile: job.profile, repository: job.repository }, job, result.loaded.origins);
+  },
   health: () => [],
   config: () => ({ ok: true, file: '/x', config: {} }),
   startRun: (job) => {
@@ -43,7 +64,10 @@ const backend: ApiBackend = {
 let server: Server;
 let socketPath: string;
 beforeAll(async () => {
-  socketPath = join(await mkdtemp(join(tmpdir(), 'backhaul-fuzz-')), 'api.sock');
+  const dir = await mkdtemp(join(tmpdir(), 'backhaul-fuzz-'));
+  socketPath = join(dir, 'api.sock');
+  configFile = join(dir, 'config.yaml');
+  await writeFile(configFile, CONFIG);
   server = createServer(createApiHandler(backend, socketGuard));
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
 });
@@ -62,15 +86,32 @@ function send(method: string, path: string, headers: Record<string, string>, bod
 }
 
 const paths = fc.oneof(
-  fc.constantFrom('/v1/status', '/v1/jobs', '/v1/runs', '/v1/runs/s1', '/v1/runs/%ZZ', '/v1/history', '/v1/logs', '/v1/config', '/v1/health', '/metrics', '/', '/v1/', '/v2/status'),
+  fc.constantFrom('/v1/status', '/v1/jobs', '/v1/runs', '/v1/runs/s1', '/v1/runs/%ZZ', '/v1/history', '/v1/logs', '/v1/config', '/v1/health', '/v1/jobs/nightly', '/v1/jobs/nope', '/v1/jobs/%ZZ', '/metrics', '/', '/v1/', '/v2/status'),
   fc.string({ maxLength: 60 }).map((s) => `/${encodeURIComponent(s)}`),
   fc.tuple(fc.constantFrom('/v1/history', '/v1/logs'), fc.string({ maxLength: 30 })).map(([p, q]) => `${p}?limit=${encodeURIComponent(q)}&lines=${encodeURIComponent(q)}&before=${encodeURIComponent(q)}`),
 );
+// Job patches: right and wrong keys, values of every type.
+const patches = fc.oneof(
+  fc.record(
+    {
+      streams: fc.oneof(fc.integer({ min: -2, max: 40 }), fc.string({ maxLength: 5 }), fc.constant(null)),
+      sources: fc.oneof(fc.array(fc.oneof(fc.constantFrom('/data', '/home/me', 'rel'), fc.string({ maxLength: 20 })), { maxLength: 3 }), fc.constant(null), fc.jsonValue()),
+      excludes: fc.oneof(fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }), fc.constant(null)),
+      bandwidthLimit: fc.oneof(fc.constantFrom('5 MiB/s', '20 Mbit/s', 'fast', ''), fc.constant(null), fc.integer()),
+      profile: fc.oneof(fc.constantFrom('direct', 'office'), fc.constant(null)),
+      password: fc.constant('file:/tmp/pw'),
+    },
+    { requiredKeys: [] },
+  ).map((v) => JSON.stringify(v)),
+  fc.constant('{"__proto__": {"streams": 2}, "sources": ["/x"]}'),
+);
+
 const bodies = fc.oneof(
   fc.string({ maxLength: 200 }),
   fc.jsonValue().map((v) => JSON.stringify(v)),
   fc.record({ job: fc.oneof(fc.string(), fc.integer(), fc.constant('nightly'), fc.constant(null)) }).map((v) => JSON.stringify(v)),
   fc.constant(JSON.stringify({ job: 'x'.repeat(40_000) })),
+  patches,
 );
 
 describe('Local API fuzz', () => {
@@ -99,5 +140,25 @@ describe('Local API fuzz', () => {
       { numRuns: 1500 },
     );
     expect((await send('GET', '/v1/status', {}, '')).status).toBe(200);
+  });
+
+  it('edits a job for 300 random patches, refusing the wrong ones, and keeps the file valid', async () => {
+    const statuses = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(patches, async (body) => {
+        const response = await send('PATCH', '/v1/jobs/nightly', { 'content-type': 'application/json' }, body);
+        statuses.add(response.status);
+        expect([200, 400]).toContain(response.status);
+        if (response.status === 400) expect(JSON.parse(response.body)).toMatchObject({ code: expect.stringMatching(/^config\./) as unknown, message: expect.stringMatching(/^jobs\.nightly\.\w+/) as unknown });
+        else expect(response.body).not.toContain('password');
+      }),
+      { numRuns: 300 },
+    );
+    expect([...statuses].sort()).toEqual([200, 400]);
+    // Whatever was sent, the config file is still a valid config, with the user's comments.
+    const text = await readFile(configFile, 'utf8');
+    expect(text).toContain('# mine\n');
+    expect(text).toContain('/srv/repo  # here\n');
+    await loaded();
   });
 });
