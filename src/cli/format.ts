@@ -28,7 +28,8 @@ export function formatDuration(totalSeconds: number): string {
  */
 export function renderProgressLine(progress: BackupProgress, width: number): string {
   const percent = Math.min(100, Math.max(0, progress.fraction * 100));
-  const rate = progress.elapsedSeconds > 0 ? progress.bytesDone / progress.elapsedSeconds : 0;
+  // The engine's current rate when it measures one (rsync); else the average since the start.
+  const rate = progress.bytesPerSecond ?? (progress.elapsedSeconds > 0 ? progress.bytesDone / progress.elapsedSeconds : 0);
   const eta = progress.etaSeconds === undefined ? '--:--' : formatDuration(progress.etaSeconds);
   const tail = [
     `${percent.toFixed(0).padStart(3)}%`,

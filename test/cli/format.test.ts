@@ -25,6 +25,11 @@ describe('formatting', () => {
     expect(line).toBe('[####################--------------------]  50%  10 MiB/20 MiB  2.5 MiB/s  ETA 0:04  files 30/60');
   });
 
+  it("prefers the engine's current rate (rsync measures one) to the average", () => {
+    const line = renderProgressLine(progress({ fraction: 0.5, bytesDone: 10 * 1024 * 1024, bytesTotal: 20 * 1024 * 1024, elapsedSeconds: 4, bytesPerSecond: 1024 * 1024 }), 100);
+    expect(line).toContain('  1.0 MiB/s  ');
+  });
+
   it('shows an unknown ETA and never exceeds the terminal width', () => {
     const line = renderProgressLine(progress({ fraction: 0.1 }), 40);
     expect(renderProgressLine(progress({ fraction: 0.1 }), 200)).toContain('ETA --:--');
