@@ -219,7 +219,7 @@ describe.skipIf(skip !== undefined)(skip === undefined ? 'the agent runs rsync j
     expect(await readdir(join(dir, 'state', 'journal'))).toEqual([]);
   });
 
-  it('backhaul run through the agent prints the result of an rsync job', async () => {
+  it('backhaul run, through the agent and in the foreground, prints the result of an rsync job', async () => {
     const { home: dir, dest } = await home({ nas: {} });
     await launch(dir);
     const run = captureIo();
@@ -231,6 +231,12 @@ describe.skipIf(skip !== undefined)(skip === undefined ? 'the agent runs rsync j
     expect(text).toMatch(/ {2}data {6}\S+ \S+ scanned, \S+ \S+ sent/);
     expect(text).not.toContain('snapshot');
     expect(await treeDifferences(src, join(dest('nas'), src))).toEqual([]);
+
+    // The same job in the CLI process: only what changed travels, which is nothing.
+    const foreground = captureIo();
+    expect(await main(['--home', dir, 'run', 'nas', '--foreground'], foreground.io)).toBe(0);
+    expect(foreground.out.text()).toMatch(/files {5}\d+ \(0 new, 0 changed, \d+ unchanged\)/);
+    expect(foreground.out.text()).toContain(' 0 B sent');
 
     const snapshots = captureIo();
     expect(await main(['--home', dir, 'snapshots', 'nas'], snapshots.io)).not.toBe(0);
