@@ -22,16 +22,6 @@ const PROFILE = 'lab';
 const JOB = 'offsite';
 
 const started: AgentUnderTest[] = [];
-afterEach(async () => {
-  for (const agent of started.splice(0)) {
-    if (agent.process.exitCode === null && agent.process.signalCode === null) {
-      agent.process.kill('SIGTERM');
-      await agent.exited;
-    }
-  }
-  await lab.blockGateway(false);
-  await lab.blockIke(false);
-});
 
 async function launch(home: string): Promise<AgentUnderTest> {
   const agent = await startAgent(home, [], { wrapper: ['ip', 'netns', 'exec', ns.client] });
@@ -170,6 +160,17 @@ describe.skipIf(!swanHostLabAvailable)('kill -9 of the agent in each side-effect
   }, 120_000);
 
   afterAll(() => lab.close(), 60_000);
+
+  afterEach(async () => {
+    for (const agent of started.splice(0)) {
+      if (agent.process.exitCode === null && agent.process.signalCode === null) {
+        agent.process.kill('SIGTERM');
+        await agent.exited;
+      }
+    }
+    await lab.blockGateway(false);
+    await lab.blockIke(false);
+  });
 
   /**
    * Restarts the agent on the crashed home and checks that nothing of the session is left: the
