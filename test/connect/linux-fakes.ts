@@ -2,9 +2,12 @@
  * Shared fixtures for the Linux driver tests: host facts, profiles, a fake file system for the
  * probe and drivers, a recording journal, and replies built from the recorded real outputs.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DriverResource, ResourceJournal, TunnelProfile } from '../../src/connect/driver.js';
+import type { CommandResult, CommandRunner, CommandSpec } from '../../src/os/command.js';
 import type { HostFacts, HostFiles } from '../../src/connect/host-probe.js';
-import type { ReplayReply } from '../helpers/replaying-runner.js';
+import type { Expectation, ReplayingCommandRunner, ReplayReply } from '../helpers/replaying-runner.js';
 import { loadRecording } from '../helpers/recorded.js';
 
 export const PSK = 'lab-psk-CANARY-7q3Zx';
@@ -98,3 +101,55 @@ export function journalCat(file: string): ReplayReply {
 export const routeViaC0: ReplayReply = { stdout: '[{"dst":"10.99.0.1","gateway":"10.77.1.1","dev":"c0","prefsrc":"10.77.1.2","flags":[],"uid":0,"cache":[]}]\n' };
 export const cursor: ReplayReply = { stdout: '-- No entries --\n-- cursor: s=763b167b;i=259\n' };
 export const noDevice = (name: string): ReplayReply => ({ exitCode: 1, stderr: `Device "${name}" does not exist.\n` });
+
+/**
+ * The replaying fake, plus the two daemons the driver keeps running (charon, xl2tpd): they are
+ * recorded as calls, create what the real ones create (vici socket, control pipe), and end when
+ * the driver stops them.
+ */
+export class DaemonRunner implements CommandRunner {
+  readonly daemons: string[][] = [];
+  constructor(
+    readonly replay: ReplayingCommandRunner,
+    readonly onCommand: (spec: CommandSpec) => void = () => undefined,
+  ) {}
+
+  run(spec: CommandSpec): Promise<CommandResult> {
+    const [program] = spec.argv;
+    const daemon = program === 'unshare' || (program === 'xl2tpd' && spec.argv.includes('-D'));
+    if (!daemon) {
+      return this.replay.run(spec).then((result) => {
+        this.onCommand(spec);
+        return result;
+      });
+    }
+    this.daemons.push([...spec.argv]);
+    if (program === 'unshare') writeFileSync(join(spec.argv.at(-2) ?? '', '..', 'charon.vici'), '');
+    else writeFileSync(spec.argv[spec.argv.indexOf('-C') + 1] ?? '', '');
+    return new Promise((resolve) => {
+      spec.signal?.addEventListener('abort', () => {
+        resolve({ argv: spec.argv, exitCode: null, signal: 'SIGTERM', stdout: '', stderr: '', truncated: false, aborted: true, timedOut: false, durationMs: 0 });
+      });
+    });
+  }
+}
+
+/** A swanctl command against the tunnel's own vici socket. */
+export function swanctl(dir: string, ...args: string[]): string[] {
+  return ['swanctl', ...args, '--uri', `unix://${dir}/charon.vici`];
+}
+
+/** linux-swan bringing the L2TP office profile up (recorded strongSwan and ip outputs). */
+export function l2tpUp(dir: string): Expectation[] {
+  return [
+    { argv: ['ip', '-j', 'route', 'get', '10.99.0.1'], reply: routeViaC0 },
+    { argv: swanctl(dir, '--load-all', '--noprompt', '--file', `${dir}/swanctl/swanctl.conf`), reply: { stdout: "loaded ike secret 'ike-backhaul'\nloaded connection 'backhaul'\nsuccessfully loaded 1 connections, 0 unloaded\n" } },
+    { argv: swanctl(dir, '--initiate', '--child', 'backhaul', '--ike', 'backhaul', '--timeout', '45'), reply: loadRecording('recorded/strongswan/initiate-office.txt') },
+    { argv: ['sh', '-c', 'printf "%s\\n" "$1" > "$2"', 'sh', 'c backhaul', `${dir}/l2tp-control`], reply: {} },
+    { argv: ['ip', '-j', 'addr', 'show', 'dev', 'ppp0'], reply: rec('ip_-j_addr_show_dev_ppp0.direct.txt') },
+    { argv: ['ip', 'xfrm', 'state'], reply: rec('ip_xfrm_state.direct.txt') },
+    { argv: ['ip', '-j', 'route', 'show', 'exact', '10.99.0.0/24'], reply: { stdout: '[]\n' } },
+    { argv: ['ip', 'route', 'add', '10.99.0.0/24', 'dev', 'ppp0', 'proto', 'static'], reply: {} },
+    { argv: ['ip', '-j', 'addr', 'show', 'dev', 'ppp0'], reply: rec('ip_-j_addr_show_dev_ppp0.direct.txt') },
+  ];
+}

@@ -5,10 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLinuxSwanDriver, swanDir } from '../../src/connect/linux-swan.js';
 import { dfPingArgv } from '../../src/connect/mtu.js';
 import { pppOptions, pppSecret, strongswanConf, swanctlConf, swanPaths, xl2tpdConf } from '../../src/connect/swan-config.js';
-import type { CommandResult, CommandRunner, CommandSpec } from '../../src/os/command.js';
 import { loadRecording } from '../helpers/recorded.js';
-import { ReplayingCommandRunner, type Expectation } from '../helpers/replaying-runner.js';
-import { ikev2Cert, l2tpPsk, labHost, noDevice, PASSWORD, PSK, rec, recordingJournal, routeViaC0 } from './linux-fakes.js';
+import { ReplayingCommandRunner } from '../helpers/replaying-runner.js';
+import { DaemonRunner, ikev2Cert, l2tpPsk, l2tpUp, labHost, noDevice, PASSWORD, PSK, rec, recordingJournal, routeViaC0, swanctl } from './linux-fakes.js';
 
 const signal = new AbortController().signal;
 
@@ -80,38 +79,6 @@ secrets {
   });
 });
 
-/**
- * The replaying fake, plus the two daemons the driver keeps running (charon, xl2tpd): they are
- * recorded as calls, create what the real ones create (vici socket, control pipe), and end when
- * the driver stops them.
- */
-class DaemonRunner implements CommandRunner {
-  readonly daemons: string[][] = [];
-  constructor(
-    readonly replay: ReplayingCommandRunner,
-    readonly onCommand: (spec: CommandSpec) => void = () => undefined,
-  ) {}
-
-  run(spec: CommandSpec): Promise<CommandResult> {
-    const [program] = spec.argv;
-    const daemon = program === 'unshare' || (program === 'xl2tpd' && spec.argv.includes('-D'));
-    if (!daemon) {
-      return this.replay.run(spec).then((result) => {
-        this.onCommand(spec);
-        return result;
-      });
-    }
-    this.daemons.push([...spec.argv]);
-    if (program === 'unshare') writeFileSync(join(spec.argv.at(-2) ?? '', '..', 'charon.vici'), '');
-    else writeFileSync(spec.argv[spec.argv.indexOf('-C') + 1] ?? '', '');
-    return new Promise((resolve) => {
-      spec.signal?.addEventListener('abort', () => {
-        resolve({ argv: spec.argv, exitCode: null, signal: 'SIGTERM', stdout: '', stderr: '', truncated: false, aborted: true, timedOut: false, durationMs: 0 });
-      });
-    });
-  }
-}
-
 let state: string;
 let pidDir: string;
 beforeEach(() => {
@@ -131,24 +98,6 @@ function bisection(low: number, high: number, limit: number): number[] {
     else high = middle - 1;
   }
   return sizes;
-}
-
-function swanctl(dir: string, ...args: string[]): string[] {
-  return ['swanctl', ...args, '--uri', `unix://${dir}/charon.vici`];
-}
-
-function l2tpUp(dir: string): Expectation[] {
-  return [
-    { argv: ['ip', '-j', 'route', 'get', '10.99.0.1'], reply: routeViaC0 },
-    { argv: swanctl(dir, '--load-all', '--noprompt', '--file', `${dir}/swanctl/swanctl.conf`), reply: { stdout: "loaded ike secret 'ike-backhaul'\nloaded connection 'backhaul'\nsuccessfully loaded 1 connections, 0 unloaded\n" } },
-    { argv: swanctl(dir, '--initiate', '--child', 'backhaul', '--ike', 'backhaul', '--timeout', '45'), reply: loadRecording('recorded/strongswan/initiate-office.txt') },
-    { argv: ['sh', '-c', 'printf "%s\\n" "$1" > "$2"', 'sh', 'c backhaul', `${dir}/l2tp-control`], reply: {} },
-    { argv: ['ip', '-j', 'addr', 'show', 'dev', 'ppp0'], reply: rec('ip_-j_addr_show_dev_ppp0.direct.txt') },
-    { argv: ['ip', 'xfrm', 'state'], reply: rec('ip_xfrm_state.direct.txt') },
-    { argv: ['ip', '-j', 'route', 'show', 'exact', '10.99.0.0/24'], reply: { stdout: '[]\n' } },
-    { argv: ['ip', 'route', 'add', '10.99.0.0/24', 'dev', 'ppp0', 'proto', 'static'], reply: {} },
-    { argv: ['ip', '-j', 'addr', 'show', 'dev', 'ppp0'], reply: rec('ip_-j_addr_show_dev_ppp0.direct.txt') },
-  ];
 }
 
 describe('linux-swan L2TP session', () => {
