@@ -14,6 +14,8 @@ export class ApiProblem extends Error {
     readonly code: string,
     message: string,
     readonly hint: string,
+    /** The request field to blame, when one is. */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -91,7 +93,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function sendProblem(res: ServerResponse, problem: ApiProblem): void {
-  const body: ApiError = { code: problem.code, message: problem.message, hint: problem.hint };
+  const body: ApiError = { code: problem.code, message: problem.message, hint: problem.hint, ...(problem.field === undefined ? {} : { field: problem.field }) };
   if (res.headersSent) {
     res.destroy();
     return;

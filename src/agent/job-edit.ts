@@ -21,7 +21,7 @@ const STATUS: Readonly<Record<EditProblem['code'], number>> = {
 
 /** A refusal of the config editor as the API's `{code, message, hint}` with its status. */
 export function editProblem(problem: EditProblem): ApiProblem {
-  return new ApiProblem(STATUS[problem.code], problem.code, problem.message, problem.hint);
+  return new ApiProblem(STATUS[problem.code], problem.code, problem.message, problem.hint, problem.field);
 }
 
 /** A job as `GET /v1/jobs` shows it: the summary, its editable fields, and which are locked. */

@@ -20,6 +20,8 @@ export class AgentApiError extends Error {
     readonly code: string,
     message: string,
     readonly hint: string,
+    /** The request field the agent blames, when it names one. */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -51,7 +53,7 @@ export class AgentClient {
     }
     if (response.status >= 400) {
       const error = parsed as Partial<ApiError>;
-      throw new AgentApiError(response.status, error.code ?? 'api.error', error.message ?? `HTTP ${response.status}`, error.hint ?? '');
+      throw new AgentApiError(response.status, error.code ?? 'api.error', error.message ?? `HTTP ${response.status}`, error.hint ?? '', typeof error.field === 'string' ? error.field : undefined);
     }
     return parsed as T;
   }

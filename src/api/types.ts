@@ -16,6 +16,8 @@ export interface ApiError {
   readonly code: string;
   readonly message: string;
   readonly hint: string;
+  /** The request field to blame, when one is (a form shows the message next to that field). */
+  readonly field?: string;
 }
 
 export type Severity = 'info' | 'warning' | 'error';

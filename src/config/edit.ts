@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { open, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { Document, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, Scalar, YAMLSeq, type Node, type Pair, type YAMLMap } from 'yaml';
+import { Document, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, Scalar, YAMLSeq, type Node, type Pair } from 'yaml';
 import type { ConfigIssue } from './issues.js';
 import { EDITABLE_JOB_FIELDS, NOT_EDITABLE_JOB_FIELDS, type EditableJobField, type FieldLocks, type JobPatch, type JobSettings } from './job-fields.js';
 import type { LayerName } from './layers.js';
@@ -73,6 +73,11 @@ export function lockedFields(origins: ReadonlyMap<string, LayerName>, job: strin
   return locks;
 }
 
+/** A rate as a person writes it ("12 MiB/s" rather than "12288 KiB/s"); the loader reads it back exactly. */
+function rateText(kibps: number): string {
+  return kibps % 1024 === 0 ? `${kibps / 1024} MiB/s` : `${kibps} KiB/s`;
+}
+
 /** A job's editable fields as they would be written in the file. */
 export function jobSettings(job: JobConfig): JobSettings {
   return {
@@ -80,7 +85,7 @@ export function jobSettings(job: JobConfig): JobSettings {
     excludes: job.excludes,
     streams: job.streams,
     profile: job.profile,
-    ...(job.uploadLimitKiBps === undefined ? {} : { bandwidthLimit: `${job.uploadLimitKiBps} KiB/s` }),
+    ...(job.uploadLimitKiBps === undefined ? {} : { bandwidthLimit: rateText(job.uploadLimitKiBps) }),
   };
 }
 
@@ -165,18 +170,20 @@ export function applyPatch(text: string, job: string, patch: JobPatch | Readonly
     return { ok: false, problem: { code: 'config.unknown-job', message: `there is no job "${job}" in the config file`, hint: 'Reload the page: the file may have been changed by hand.' } };
   }
   const splices: Splice[] = [];
+  // Offsets are into the original text: place insertions after the original pairs, not the edited ones.
+  const originalPairs = [...jobNode.items];
   let spliceable = !jobNode.flow && jobNode.items.length > 0;
   for (const field of EDITABLE_JOB_FIELDS) {
     if (!Object.hasOwn(patch, field)) continue;
     const value: unknown = (patch as Readonly<Record<string, unknown>>)[field];
     if (value === undefined) continue;
-    const pair = jobNode.items.find((p) => isScalar(p.key) && p.key.value === field);
+    const pair = originalPairs.find((p) => isScalar(p.key) && p.key.value === field);
     const old: unknown = pair?.value;
     if (isNode(old) && old.anchor !== undefined) {
       return { ok: false, problem: { code: 'config.not-editable', field, message: `${formatPath(['jobs', job, field])} is a YAML anchor (&${old.anchor}) other parts of the file may refer to`, hint: 'Change it in the config file.' } };
     }
     if (spliceable) {
-      const splice = value === null ? removal(text, pair) : pair === undefined ? insertion(text, doc, jobNode, field, value) : replacement(text, doc, pair, value);
+      const splice = value === null ? removal(text, pair) : pair === undefined ? insertion(text, doc, originalPairs, field, value) : replacement(text, doc, pair, value);
       if (splice === undefined) spliceable = false;
       else if (splice !== 'none') splices.push(splice);
     }
@@ -275,13 +282,13 @@ function replacement(text: string, doc: Document, pair: Pair, value: unknown): S
   return { start, end, text: written };
 }
 
-function insertion(text: string, doc: Document, jobNode: YAMLMap, field: string, value: unknown): Splice | undefined {
-  const first = jobNode.items[0];
+function insertion(text: string, doc: Document, pairs: readonly Pair[], field: string, value: unknown): Splice | undefined {
+  const first = pairs[0];
   const keyStart = rangeOf(first?.key)?.[0];
   if (keyStart === undefined) return undefined;
   const indent = indentBefore(text, keyStart);
   if (indent === undefined) return undefined;
-  const ends = jobNode.items.map((p) => rangeOf(p.value)?.[1] ?? rangeOf(p.key)?.[1] ?? -1);
+  const ends = pairs.map((p) => rangeOf(p.value)?.[1] ?? rangeOf(p.key)?.[1] ?? -1);
   const lastEnd = Math.max(...ends);
   if (lastEnd < 0) return undefined;
   const written = inline(doc, value, undefined);

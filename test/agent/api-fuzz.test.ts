@@ -104,6 +104,17 @@ const patches = fc.oneof(
     { requiredKeys: [] },
   ).map((v) => JSON.stringify(v)),
   fc.constant('{"__proto__": {"streams": 2}, "sources": ["/x"]}'),
+  // …and right ones, so edits that land are interleaved with the refused.
+  fc.record(
+    {
+      streams: fc.oneof(fc.integer({ min: 1, max: 32 }), fc.constant(null)),
+      sources: fc.array(fc.constantFrom('/data', '/home/me', '/srv/a b'), { minLength: 1, maxLength: 3 }),
+      excludes: fc.oneof(fc.array(fc.constantFrom('*.tmp', 'cache', '#x', '- y'), { maxLength: 3 }), fc.constant(null)),
+      bandwidthLimit: fc.constantFrom('5 MiB/s', '20 Mbit/s', null),
+      profile: fc.constantFrom('direct', null),
+    },
+    { requiredKeys: [] },
+  ).map((v) => JSON.stringify(v)),
 );
 
 const bodies = fc.oneof(

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { parse } from 'yaml';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { applyPatch, editJob, lockedFields } from '../../src/config/edit.js';
+import { applyPatch, editJob, jobSettings, lockedFields } from '../../src/config/edit.js';
 import { builtinDefaults, mergeLayers, type ConfigLayer, type LayerName } from '../../src/config/layers.js';
 import { parseConfigText } from '../../src/config/load.js';
 
@@ -102,6 +102,38 @@ describe('applyPatch keeps the rest of the file byte for byte', () => {
     );
   });
 
+  it('removes the last key and adds another in one patch', () => {
+    expect(edited({ bandwidthLimit: null, streams: 3 }, 'other')).toBe(ORIGINAL.replace('    bandwidthLimit: "10 MiB/s"  # office hours\n', '    streams: 3\n'));
+  });
+
+  it('keeps the rest byte for byte over any sequence of edits', () => {
+    const patch = fc.record(
+      {
+        streams: fc.oneof(fc.integer({ min: 1, max: 32 }), fc.constant(null)),
+        sources: fc.array(fc.constantFrom('/data', '/home/me', '/srv/a b'), { minLength: 1, maxLength: 3 }),
+        excludes: fc.oneof(fc.array(fc.constantFrom('*.tmp', 'cache', '#x', '- y', 'a: b'), { maxLength: 3 }), fc.constant(null)),
+        bandwidthLimit: fc.constantFrom('5 MiB/s', '20 Mbit/s', null),
+        profile: fc.constantFrom('direct', null),
+      },
+      { requiredKeys: [] },
+    );
+    const untouched = ['# Backhaul config — written by hand\n#   (spacing in comments is mine)\n', '    # what follows is the repository\n    repository: /srv/restic\n', '  other:\n    sources:\n      - /srv\n', '# trailing comment\n'];
+    fc.assert(
+      fc.property(fc.array(patch, { maxLength: 6 }), (patches) => {
+        let text = ORIGINAL;
+        for (const p of patches) {
+          const result = applyPatch(text, 'nightly', p);
+          if (!result.ok) throw new Error(result.problem.message);
+          text = result.text;
+          for (const part of untouched) expect(text).toContain(part);
+          const job = (parse(text) as { jobs: Record<string, Record<string, unknown>> }).jobs['nightly'];
+          for (const [key, value] of Object.entries(p)) expect(job?.[key]).toEqual(value ?? undefined);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('falls back to yaml\'s printer for a flow-style job, keeping comments', () => {
     const text = '# mine\njobs: { nightly: { sources: [/a], repository: /r, password: "file:/p" } } # end\n';
     const result = applyPatch(text, 'nightly', { streams: 3 });
@@ -163,6 +195,16 @@ describe('editJob', () => {
     const policy: ConfigLayer = { name: 'policy', data: { jobs: { corp: { sources: ['/c'], repository: '/r', password: 'file:/p' } } } };
     const { origins } = mergeLayers(builtinDefaults(), { name: 'user', data: parse(ORIGINAL) as unknown }, policy);
     expect(Object.keys(lockedFields(origins, 'corp'))).toEqual(['sources', 'excludes', 'streams', 'bandwidthLimit', 'profile']);
+  });
+
+  it('shows the limit as a person writes it, and reads it back the same', () => {
+    const loaded = parseConfigText(ORIGINAL.replace('"10 MiB/s"', '"1500 KiB/s"'), 'test.yaml');
+    if (!loaded.ok) throw new Error('invalid');
+    const other = loaded.config.jobs['other'];
+    expect(other && jobSettings(other).bandwidthLimit).toBe('1500 KiB/s');
+    const again = parseConfigText(ORIGINAL, 'test.yaml');
+    const job = again.ok ? again.config.jobs['other'] : undefined;
+    expect(job && jobSettings(job).bandwidthLimit).toBe('10 MiB/s');
   });
 
   it('answers an unknown job without writing', async () => {

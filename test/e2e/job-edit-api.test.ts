@@ -60,7 +60,7 @@ describe('PATCH /v1/jobs/NAME on the real agent', () => {
   it('lists the editable fields and their locks, never a secret', async () => {
     const jobs = await agent.client.jobs();
     expect(jobs).toEqual([
-      expect.objectContaining({ name: 'nightly', settings: { sources: [data], excludes: [], streams: 4, profile: 'direct', bandwidthLimit: '1024 KiB/s' }, locked: {} }),
+      expect.objectContaining({ name: 'nightly', settings: { sources: [data], excludes: [], streams: 4, profile: 'direct', bandwidthLimit: '1 MiB/s' }, locked: {} }),
     ]);
     expect(JSON.stringify(jobs)).not.toContain('password');
     expect(JSON.stringify(jobs)).not.toContain(canary);
@@ -84,6 +84,7 @@ describe('PATCH /v1/jobs/NAME on the real agent', () => {
       status: 400,
       code: 'config.invalid-value',
       message: 'jobs.nightly.streams: must be 1–32, got 64',
+      field: 'streams',
       hint: expect.stringContaining('1 to 32') as unknown,
     });
     await expect(agent.client.editJob('nightly', { sources: ['relative'] })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/^jobs\.nightly\.sources\[0\]: must be an absolute path/) as unknown });

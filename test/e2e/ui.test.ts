@@ -2,7 +2,8 @@
  * The UI end to end: Debian's Chromium (playwright-core) against the real agent process and a
  * real restic repository. Opens the web UI through the login link, backs up from the Status page
  * while progress advances, finds the result and the snapshot in History, restores one file from
- * the snapshot's tree and compares it byte for byte, and shows a failing job's hint. Every page
+ * the snapshot's tree and compares it byte for byte, shows a failing job's hint, and edits a job's
+ * streams on the Jobs page (a wrong value shows the agent's error at the field). Every page
  * gets a screenshot (test-artifacts/ui/) and an axe-core check with no serious or critical
  * violations; a canary repository password never reaches the page, in any response or event.
  */
@@ -219,6 +220,7 @@ async function walkThrough(page: Page, agent: AgentUnderTest, axeFailures: strin
     await openPage(page, 'Jobs', 'Jobs and profiles');
     await page.getByText(`kept in file (${join(home, 'demo.pw')})`).waitFor();
     await check(page, '7-jobs', axeFailures);
+    await editJobOnJobsPage(page, axeFailures);
     await openPage(page, 'Logs', 'Logs');
     await page.getByRole('log').getByText('[demo] session backing-up').first().waitFor({ timeout: 30_000 });
     await check(page, '8-logs', axeFailures);
@@ -233,7 +235,8 @@ async function walkThrough(page: Page, agent: AgentUnderTest, axeFailures: strin
     await check(page, '10-status-dark', axeFailures);
 
     expect(axeFailures).toEqual([]);
-    expect(consoleProblems).toEqual([]);
+    // Chromium logs every 4xx answer; the one expected is the agent refusing streams: 64 on the Jobs page.
+    expect(consoleProblems).toEqual(['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
 
     // The canary never reached the page: not in any API response, not in the event stream.
     const seen = (await page.evaluate<string[]>('window.__backhaulSeen')).join('');
@@ -241,4 +244,44 @@ async function walkThrough(page: Page, agent: AgentUnderTest, axeFailures: strin
     expect(seen).toContain('"type":"progress"');
     expect(seen).toContain('backup.wrong-password');
     for (const form of secretForms(canary)) expect(seen).not.toContain(form);
+}
+
+/**
+ * Jobs page: open a job's form from the keyboard, enter a value the agent refuses and see its
+ * message at the field (the file untouched), then save a good value and see it on the page, in the
+ * agent and in the file.
+ */
+async function editJobOnJobsPage(page: Page, axeFailures: string[]): Promise<void> {
+  const configFile = join(home, 'config.yaml');
+  const before = await readFile(configFile, 'utf8');
+  const job = page.getByRole('region', { name: 'demo', exact: true });
+  await job.getByRole('button', { name: 'Edit demo' }).focus();
+  await page.keyboard.press('Enter');
+  const form = job.getByRole('form', { name: 'Edit demo' });
+  const streams = form.getByLabel('Parallel streams');
+  await expect(streams.inputValue()).resolves.toBe('4');
+  // The form opens on its first field; Tab reaches streams, Enter saves.
+  await expect(page.evaluate<string>("document.activeElement?.id ?? ''")).resolves.toBe('job-demo-sources');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  await expect(page.evaluate<string>("document.activeElement?.id ?? ''")).resolves.toBe('job-demo-streams');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('64');
+  await page.keyboard.press('Enter');
+  // The agent's message and what to do, next to the field and tied to it for screen readers.
+  const fieldError = form.locator('.field-error');
+  await fieldError.waitFor({ timeout: 30_000 });
+  await expect(fieldError.textContent()).resolves.toMatch(/jobs\.demo\.streams: must be 1–32, got 64 What to do: Use a whole number from 1 to 32/);
+  await expect(streams.getAttribute('aria-invalid')).resolves.toBe('true');
+  expect((await streams.getAttribute('aria-describedby'))?.split(' ')).toContain(await fieldError.getAttribute('id'));
+  await check(page, '7b-jobs-edit-refused', axeFailures);
+  expect(await readFile(configFile, 'utf8')).toBe(before);
+
+  await streams.fill('6');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await job.getByText(/^Saved\./).waitFor({ timeout: 30_000 });
+  await expect(job.locator('dt:text-is("Parallel streams") + dd').textContent()).resolves.toBe('6');
+  expect((await agent?.client.jobs())?.find((j) => j.name === 'demo')?.settings.streams).toBe(6);
+  expect(await readFile(configFile, 'utf8')).toBe(before.replace('    bandwidthLimit: 12 MiB/s\n', '    bandwidthLimit: 12 MiB/s\n    streams: 6\n'));
+  await check(page, '7c-jobs-saved', axeFailures);
 }

@@ -1,29 +1,35 @@
 /**
- * Jobs and profiles, as the agent loaded them. Read-only for now; every field goes through
- * <Field>, which already shows when a managed policy locks it and why (the policy issue fills
- * `locked`), so editing can be added per field without redesigning the page.
+ * Jobs and profiles, as the agent loaded them. A job's everyday fields (folders, excludes, streams,
+ * bandwidth limit, VPN profile) can be edited here: the agent validates the change, writes it into
+ * the config file (keeping the user's comments) and reloads. Secrets are never shown or edited,
+ * only where they are kept. A field a managed policy sets is read-only, with the policy's reason.
  */
 import type { ComponentChildren } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { AgentApiError } from '../../api/client.js';
+import type { EditableJobField, JobPatch, JobView } from '../../api/types.js';
 import { Empty, Problem } from '../components/bits.js';
-import { useApp, useLoad } from '../context.js';
+import { problemOf, useApp, useLoad } from '../context.js';
 
-/** Why a field can't be changed here; from the managed policy (later issue). */
+/** Why a field can't be changed here; from the managed policy. */
 export interface FieldLock {
   readonly reason: string;
 }
 
-export function Field(props: { label: string; children: ComponentChildren; locked?: FieldLock }) {
+export function Field(props: { label: string; children: ComponentChildren; locked?: FieldLock | undefined }) {
   return (
     <>
       <dt>{props.label}</dt>
       <dd>
         {props.children}
-        {props.locked === undefined ? null : (
-          <span class="locked"> <span aria-hidden="true">🔒</span> Locked: {props.locked.reason}</span>
-        )}
+        {props.locked === undefined ? null : <Lock reason={props.locked.reason} />}
       </dd>
     </>
   );
+}
+
+function Lock(props: { reason: string; id?: string }) {
+  return <span class="locked" id={props.id}> <span aria-hidden="true">🔒</span> Locked: {props.reason}</span>;
 }
 
 type Json = Readonly<Record<string, unknown>>;
@@ -52,14 +58,22 @@ const jobFields: readonly [string, string][] = [
   ['streams', 'Parallel streams'], ['uploadLimitKiBps', 'Upload limit (KiB/s)'], ['bandwidthLimit', 'Bandwidth limit'],
 ];
 
+/** Which config key each shown row is, for its lock (the limit is shown as KiB/s, edited as a rate). */
+const editableKey: Readonly<Record<string, EditableJobField>> = {
+  sources: 'sources', excludes: 'excludes', profile: 'profile', streams: 'streams', uploadLimitKiBps: 'bandwidthLimit',
+};
+
 export function JobsPage() {
   const { client } = useApp();
-  const config = useLoad(() => client.config(), []);
+  const [version, setVersion] = useState(0);
+  const config = useLoad(() => client.config(), [version]);
+  const jobs = useLoad(() => client.jobs(), [version]);
   const data = config.data;
   return (
     <>
       <h1 tabIndex={-1}>Jobs and profiles</h1>
       {config.error === undefined ? null : <Problem problem={config.error} title="Could not load the configuration" />}
+      {jobs.error === undefined || config.error !== undefined ? null : <Problem problem={jobs.error} title="Could not load the jobs" />}
       {data === undefined ? null : !data.ok ? (
         <>
           <Problem problem={{ message: `The configuration file ${data.file} has errors, so no jobs are loaded.`, hint: 'Fix these lines and the agent picks the file up again.' }} />
@@ -68,27 +82,21 @@ export function JobsPage() {
           </ul>
         </>
       ) : (
-        <ConfigView config={data.config as Json} file={data.file} />
+        <ConfigView config={data.config as Json} file={data.file} views={jobs.data ?? []} onSaved={() => { setVersion((v) => v + 1); }} />
       )}
     </>
   );
 }
 
-function ConfigView(props: { config: Json; file: string }) {
+function ConfigView(props: { config: Json; file: string; views: readonly JobView[]; onSaved: () => void }) {
   const jobs = Object.entries((props.config.jobs ?? {}) as Readonly<Record<string, Json>>);
   const profiles = Object.entries((props.config.profiles ?? {}) as Readonly<Record<string, Json>>);
   return (
     <>
-      <p class="meta">From {props.file}. To change a job, edit that file; editing here comes with managed policy support.</p>
+      <p class="meta">From {props.file}. Changes made here are written into that file; your comments in it are kept.</p>
       <h2>Jobs</h2>
       {jobs.length === 0 ? <Empty>No jobs.</Empty> : jobs.map(([name, job]) => (
-        <section class="card" key={name} aria-labelledby={`cfg-job-${name}`}>
-          <h3 id={`cfg-job-${name}`}>{name}</h3>
-          <dl class="fields">
-            {jobFields.filter(([key]) => job[key] !== undefined).map(([key, label]) => <Field key={key} label={label}>{text(job[key])}</Field>)}
-            <Field label="Repository password">{secretRef(job.password)}</Field>
-          </dl>
-        </section>
+        <JobCard key={name} name={name} job={job} view={props.views.find((v) => v.name === name)} profiles={profiles.map(([p]) => p)} onSaved={props.onSaved} />
       ))}
       <h2>VPN profiles</h2>
       {profiles.length === 0 ? <Empty>No VPN profiles: jobs connect directly.</Empty> : profiles.map(([name, profile]) => (
@@ -102,5 +110,176 @@ function ConfigView(props: { config: Json; file: string }) {
         </section>
       ))}
     </>
+  );
+}
+
+function JobCard(props: { name: string; job: Json; view: JobView | undefined; profiles: readonly string[]; onSaved: () => void }) {
+  const { name, job, view } = props;
+  const [editing, setEditing] = useState(false);
+  const [saved, setSaved] = useState(false);
+  const editButton = useRef<HTMLButtonElement>(null);
+  const lockOf = (key: string): FieldLock | undefined => {
+    const field = editableKey[key];
+    const reason = field === undefined ? undefined : view?.locked[field];
+    return reason === undefined ? undefined : { reason };
+  };
+  const close = (didSave: boolean) => {
+    setEditing(false);
+    setSaved(didSave);
+    if (didSave) props.onSaved();
+    requestAnimationFrame(() => { editButton.current?.focus(); });
+  };
+  return (
+    <section class="card" aria-labelledby={`cfg-job-${name}`}>
+      <div class="row">
+        <h3 id={`cfg-job-${name}`} class="grow">{name}</h3>
+        {view === undefined || editing ? null : (
+          <button type="button" ref={editButton} aria-label={`Edit ${name}`} onClick={() => { setSaved(false); setEditing(true); }}>Edit</button>
+        )}
+      </div>
+      <p role="status" class="meta">{saved ? `Saved. The agent runs ${name} with the new settings from its next run.` : ''}</p>
+      {editing && view !== undefined ? (
+        <JobForm name={name} view={view} profiles={props.profiles} onDone={close} />
+      ) : (
+        <dl class="fields">
+          {jobFields.filter(([key]) => job[key] !== undefined).map(([key, label]) => <Field key={key} label={label} locked={lockOf(key)}>{text(job[key])}</Field>)}
+          <Field label="Repository password">{secretRef(job.password)}</Field>
+        </dl>
+      )}
+    </section>
+  );
+}
+
+/** The form's text for each field (lists one item per line). */
+type Draft = Record<EditableJobField, string>;
+
+function draftOf(view: JobView): Draft {
+  const s = view.settings;
+  return { sources: s.sources.join('\n'), excludes: s.excludes.join('\n'), streams: String(s.streams), bandwidthLimit: s.bandwidthLimit ?? '', profile: s.profile };
+}
+
+function lines(value: string): string[] {
+  return value.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+}
+
+/** Only what the user changed: an untouched field is not rewritten in the file. Empty means "back to the default". */
+function patchOf(draft: Draft, initial: Draft): JobPatch {
+  const changed = (field: EditableJobField) => draft[field] !== initial[field];
+  const streams = draft.streams.trim();
+  return {
+    ...(changed('sources') ? { sources: lines(draft.sources) } : {}),
+    ...(changed('excludes') ? { excludes: lines(draft.excludes).length === 0 ? null : lines(draft.excludes) } : {}),
+    ...(changed('streams') ? { streams: streams === '' ? null : Number(streams) } : {}),
+    ...(changed('bandwidthLimit') ? { bandwidthLimit: draft.bandwidthLimit.trim() === '' ? null : draft.bandwidthLimit.trim() } : {}),
+    ...(changed('profile') ? { profile: draft.profile } : {}),
+  };
+}
+
+const labels: Readonly<Record<EditableJobField, string>> = {
+  sources: 'Folders to back up (one per line)',
+  excludes: 'Excluded (one pattern per line)',
+  streams: 'Parallel streams',
+  bandwidthLimit: 'Bandwidth limit',
+  profile: 'VPN profile',
+};
+
+const notes: Partial<Record<EditableJobField, string>> = {
+  streams: '1–32; empty for the default (4).',
+  bandwidthLimit: 'A rate such as 10 MiB/s or 20 Mbit/s; empty for no limit.',
+};
+
+function JobForm(props: { name: string; view: JobView; profiles: readonly string[]; onDone: (saved: boolean) => void }) {
+  const { client } = useApp();
+  const { name, view } = props;
+  const initial = draftOf(view);
+  const [draft, setDraft] = useState<Draft>(initial);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<{ field?: EditableJobField; message: string; hint: string; code?: string }>();
+  const form = useRef<HTMLFormElement>(null);
+  const id = (field: string) => `job-${name}-${field}`;
+  // Keyboard users land in the form: on its first field that can be changed.
+  useEffect(() => { form.current?.querySelector<HTMLElement>('textarea:not([readonly]), input:not([readonly]), select:not(:disabled)')?.focus(); }, []);
+
+  const fail = (problem: { field?: EditableJobField; message: string; hint: string; code?: string }) => {
+    setError(problem);
+    requestAnimationFrame(() => { form.current?.querySelector<HTMLElement>(problem.field === undefined ? '.form-problem' : `#${id(problem.field)}`)?.focus(); });
+  };
+
+  const save = async (event: Event) => {
+    event.preventDefault();
+    if (!/^(-?\d+)?$/.test(draft.streams.trim())) {
+      // The agent judges numbers (its message names the range); text is not one.
+      fail({ field: 'streams', message: `jobs.${name}.streams: expected a whole number, got "${draft.streams.trim().slice(0, 20)}"`, hint: 'Use a whole number from 1 to 32; 4 is the default.' });
+      return;
+    }
+    const patch = patchOf(draft, initial);
+    if (Object.keys(patch).length === 0) {
+      props.onDone(false);
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    try {
+      await client.editJob(name, patch);
+      props.onDone(true);
+    } catch (caught) {
+      const apiField = (caught as Partial<AgentApiError>).field;
+      const field = apiField !== undefined && apiField in labels ? (apiField as EditableJobField) : undefined;
+      const code = (caught as Partial<AgentApiError>).code;
+      setBusy(false);
+      fail({ ...problemOf(caught), ...(field === undefined ? {} : { field }), ...(code === undefined ? {} : { code }) });
+    }
+  };
+
+  const control = (field: EditableJobField) => {
+    const locked = view.locked[field];
+    const invalid = error?.field === field;
+    const describedBy = [notes[field] === undefined ? '' : id(`${field}-note`), locked === undefined ? '' : id(`${field}-lock`), invalid ? id(`${field}-error`) : ''].filter((s) => s !== '').join(' ');
+    const common = {
+      id: id(field),
+      readOnly: locked !== undefined,
+      'aria-invalid': invalid ? ('true' as const) : undefined,
+      'aria-describedby': describedBy === '' ? undefined : describedBy,
+    };
+    const set = (value: string) => { setDraft((d) => ({ ...d, [field]: value })); };
+    let input;
+    if (field === 'sources' || field === 'excludes') {
+      input = <textarea {...common} rows={Math.max(2, draft[field].split('\n').length)} value={draft[field]} onInput={(e) => { set(e.currentTarget.value); }} />;
+    } else if (field === 'profile') {
+      const options = ['direct', ...props.profiles.filter((p) => p !== 'direct')];
+      input = (
+        <select {...common} disabled={locked !== undefined} value={draft.profile} onChange={(e) => { set(e.currentTarget.value); }}>
+          {options.map((p) => <option key={p} value={p}>{p === 'direct' ? 'direct (no VPN)' : p}</option>)}
+        </select>
+      );
+    } else {
+      input = <input {...common} type="text" inputMode={field === 'streams' ? 'numeric' : undefined} class={field === 'streams' ? 'short' : undefined} value={draft[field]} onInput={(e) => { set(e.currentTarget.value); }} />;
+    }
+    return (
+      <div class="form-field" key={field}>
+        <label for={id(field)}>{labels[field]}</label>
+        {input}
+        {notes[field] === undefined ? null : <span class="meta" id={id(`${field}-note`)}>{notes[field]}</span>}
+        {locked === undefined ? null : <Lock reason={locked} id={id(`${field}-lock`)} />}
+        {invalid ? (
+          <p class="field-error" id={id(`${field}-error`)}>
+            <span aria-hidden="true">✕ </span>{error.message}{error.hint === '' ? '' : ` What to do: ${error.hint}`}
+          </p>
+        ) : null}
+      </div>
+    );
+  };
+
+  return (
+    <form ref={form} noValidate aria-label={`Edit ${name}`} onSubmit={(e) => { void save(e); }}>
+      {error !== undefined && error.field === undefined ? <div tabIndex={-1} class="form-problem"><Problem problem={error} title="Not saved" /></div> : null}
+      {error?.field === undefined ? null : <p role="alert" class="visually-hidden">Not saved: {error.message}</p>}
+      {(['sources', 'excludes', 'streams', 'bandwidthLimit', 'profile'] as const).map(control)}
+      <p class="meta">The repository, its password and the engine are changed in the config file.</p>
+      <div class="row">
+        <button type="submit" class="primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
+        <button type="button" onClick={() => { props.onDone(false); }}>Cancel</button>
+      </div>
+    </form>
   );
 }
