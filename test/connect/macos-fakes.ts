@@ -66,7 +66,8 @@ export type StartBehaviour = 'connects' | 'refused' | 'drops';
  * capture); stop → Disconnected, and the interface's routes go with it.
  */
 export class FakeMac implements CommandRunner {
-  readonly calls: string[][] = [];
+  readonly calls: { readonly argv: readonly string[]; readonly env?: Readonly<Record<string, string>> | undefined }[] = [];
+  readonly #failures: Error[] = [];
   readonly routes = new Set<string>();
   state: 'Disconnected' | 'Connecting' | 'Connected' = 'Disconnected';
   mtu: number | undefined;
@@ -75,8 +76,26 @@ export class FakeMac implements CommandRunner {
 
   run(spec: CommandSpec): Promise<CommandResult> {
     const argv = [...spec.argv];
-    this.calls.push(argv);
-    return Promise.resolve(this.#answer(argv));
+    this.calls.push({ argv, env: spec.env });
+    try {
+      return Promise.resolve(this.#answer(argv));
+    } catch (error) {
+      // Kept, so a driver that swallows the error still fails the test in assertDone().
+      const failure = error instanceof Error ? error : new Error(String(error));
+      this.#failures.push(failure);
+      return Promise.reject(failure);
+    }
+  }
+
+  /** Throws the first unexpected command, if any (the contract's ContractRunner). */
+  assertDone(): void {
+    const failure = this.#failures[0];
+    if (failure !== undefined) throw failure;
+  }
+
+  /** What a session left on this Mac: a connected or connecting VPN, routes, a changed MTU. */
+  leftovers(): string[] {
+    return [...(this.state === 'Disconnected' ? [] : [`vpn ${this.state}`]), ...[...this.routes].map((id) => `route ${id}`), ...(this.mtu === undefined ? [] : [`mtu ${this.mtu}`])];
   }
 
   #answer(argv: string[]): CommandResult {
