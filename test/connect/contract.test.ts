@@ -143,3 +143,12 @@ describeDriverContract('linux-swan', (scenario): DriverHarness => {
     isChange: linuxChange,
   };
 });
+
+// --- macos -----------------------------------------------------------------------------------
+// Its harness lives in macos-contract.ts (loaded lazily, so this block is all the macOS driver adds here).
+
+afterAll(async () => {
+  (await import('./macos-contract.js')).cleanUpMacosHarnesses();
+});
+
+describeDriverContract('macos', async (scenario) => (await import('./macos-contract.js')).macosHarness(scenario));
