@@ -5,6 +5,7 @@ import type { DriverLog, TunnelAuth, TunnelDriver, TunnelProfile } from '../conn
 import { probeHost, type HostFacts } from '../connect/host-probe.js';
 import { createLinuxNmDriver } from '../connect/linux-nm.js';
 import { createLinuxSwanDriver } from '../connect/linux-swan.js';
+import { createMacosDriver } from '../connect/macos.js';
 import { selectDriver } from '../connect/select.js';
 import type { AuthConfig, Config, ProfileConfig } from '../config/schema.js';
 import type { CommandRunner } from '../os/command.js';
@@ -95,6 +96,7 @@ function buildDriver(ctx: TunnelPlanContext, host: HostFacts, profileName: strin
   if (name === undefined) {
     const selection = selectDriver(host, config.type);
     if (!selection.ok) throw new TunnelPlanError('tunnel.driver-unavailable', `profiles.${profileName}: ${selection.reason}`, selection.hint);
+    if (selection.driver === 'macos') return createMacosDriver({ runner: ctx.runner, stateDir: ctx.stateDir, ...(ctx.log === undefined ? {} : { log: ctx.log }) });
     if (selection.driver !== 'linux-nm' && selection.driver !== 'linux-swan') {
       throw new TunnelPlanError('tunnel.driver-unavailable', `profiles.${profileName}: the ${selection.driver} VPN driver is not part of this version`, 'Use profile: direct for a repository reachable without a VPN.');
     }
@@ -166,6 +168,8 @@ export function driverForCleanUp(driverName: string, ctx: Pick<TunnelPlanContext
       return createLinuxNmDriver({ runner: ctx.runner, host: cleanUpHost });
     case 'linux-swan':
       return createLinuxSwanDriver({ runner: ctx.runner, host: cleanUpHost, stateDir: ctx.stateDir });
+    case 'macos':
+      return createMacosDriver({ runner: ctx.runner, stateDir: ctx.stateDir });
     default:
       return undefined;
   }

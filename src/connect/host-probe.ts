@@ -42,8 +42,17 @@ const LIBIPSEC_PLUGINS = ['/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.
 const SWANCTL_PATHS = ['/usr/sbin/swanctl', '/sbin/swanctl', '/usr/bin/swanctl'];
 const XL2TPD_PATHS = ['/usr/sbin/xl2tpd', '/sbin/xl2tpd', '/usr/bin/xl2tpd'];
 
+/**
+ * The description of a host that is not Linux: its native client is part of the OS (macOS's
+ * scutil, Windows' RAS), so there is nothing to probe, and Linux's probes would only fail there.
+ */
+export function nonLinuxHost(platform: NodeJS.Platform): HostFacts {
+  return { platform, networkManagerRunning: false, networkManagerPlugins: [], hasStrongSwan: false, hasXl2tpd: false, kernelEsp: false, kernelL2tp: false, userspaceEsp: false, nmL2tpAuthDialog: false };
+}
+
 /** Probes the host. Never throws for a missing tool: absence is a fact like any other. */
-export async function probeHost(runner: CommandRunner, signal: AbortSignal, files: HostFiles = nodeHostFiles): Promise<HostFacts> {
+export async function probeHost(runner: CommandRunner, signal: AbortSignal, files: HostFiles = nodeHostFiles, platform: NodeJS.Platform = process.platform): Promise<HostFacts> {
+  if (platform !== 'linux') return nonLinuxHost(platform);
   const ok = async (argv: string[]): Promise<string | undefined> => {
     try {
       const result = await runner.run({ argv, okExitCodes: 'any', timeoutMs: 15_000, signal });
