@@ -255,7 +255,7 @@ async function editJobOnJobsPage(page: Page, axeFailures: string[]): Promise<voi
   const configFile = join(home, 'config.yaml');
   const before = await readFile(configFile, 'utf8');
   const job = page.getByRole('region', { name: 'demo', exact: true });
-  await job.getByRole('button', { name: 'Edit demo' }).focus();
+  await job.getByRole('button', { name: 'Edit (demo)' }).focus();
   await page.keyboard.press('Enter');
   const form = job.getByRole('form', { name: 'Edit demo' });
   const streams = form.getByLabel('Parallel streams');

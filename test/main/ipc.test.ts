@@ -131,7 +131,7 @@ describe('the channel map', () => {
   });
 
   it.each([
-    ['a method outside GET/POST/DELETE', { method: 'PUT', path: '/v1/status' }],
+    ['a method outside GET/POST/PATCH/DELETE', { method: 'PUT', path: '/v1/status' }],
     ['a path outside /v1', { method: 'GET', path: '/metrics' }],
     ['the login route', { method: 'GET', path: '/login?token=x' }],
     ['a dot segment', { method: 'GET', path: '/v1/../metrics' }],
@@ -186,7 +186,9 @@ describe('the bridge', () => {
     const { preload, transport } = wire();
     const client = new AgentClient(preloadTransport(preload));
     await expect(client.startRun('nightly')).resolves.toEqual({ ok: true, path: '/v1/runs' });
-    expect(transport.calls).toEqual(['POST /v1/runs {"job":"nightly"}']);
+    // The Jobs page's form edits a job with PATCH.
+    await expect(client.editJob('nightly', { streams: 8 })).resolves.toEqual({ ok: true, path: '/v1/jobs/nightly' });
+    expect(transport.calls).toEqual(['POST /v1/runs {"job":"nightly"}', 'PATCH /v1/jobs/nightly {"streams":8}']);
     const controller = new AbortController();
     const events: AgentEvent[] = [];
     await client.events((event) => {

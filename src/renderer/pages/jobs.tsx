@@ -134,7 +134,7 @@ function JobCard(props: { name: string; job: Json; view: JobView | undefined; pr
       <div class="row">
         <h3 id={`cfg-job-${name}`} class="grow">{name}</h3>
         {view === undefined || editing ? null : (
-          <button type="button" ref={editButton} aria-label={`Edit ${name}`} onClick={() => { setSaved(false); setEditing(true); }}>Edit</button>
+          <button type="button" ref={editButton} onClick={() => { setSaved(false); setEditing(true); }}>Edit<span class="visually-hidden"> ({name})</span></button>
         )}
       </div>
       <p role="status" class="meta">{saved ? `Saved. The agent runs ${name} with the new settings from its next run.` : ''}</p>
