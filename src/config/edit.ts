@@ -206,6 +206,11 @@ function sameMeaning(text: string, doc: Document): boolean {
   return isDeepStrictEqual(reparsed.toJS(), doc.toJS());
 }
 
+/** The file's line ending: a file written on Windows keeps its CRLF in the lines we add. */
+function eolOf(text: string): string {
+  return text.includes('\r\n') ? '\r\n' : '\n';
+}
+
 function lineStart(text: string, offset: number): number {
   return text.lastIndexOf('\n', offset - 1) + 1;
 }
@@ -268,8 +273,9 @@ function replacement(text: string, doc: Document, pair: Pair, value: unknown): S
     const items: unknown[] = value;
     const lines = items.map((item, i) => inline(doc, item, old.items[i]));
     if (lines.some((l) => l === undefined)) return undefined;
-    const tail = text[end - 1] === '\n' ? '\n' : '';
-    return { start, end, text: `${lines.map((l, i) => `${i === 0 ? '' : indent}- ${l ?? ''}`).join('\n')}${tail}` };
+    const eol = eolOf(text);
+    const tail = text[end - 1] === '\n' ? eol : '';
+    return { start, end, text: `${lines.map((l, i) => `${i === 0 ? '' : indent}- ${l ?? ''}`).join(eol)}${tail}` };
   }
   const written = inline(doc, value, old);
   if (written === undefined) return undefined;
@@ -277,7 +283,7 @@ function replacement(text: string, doc: Document, pair: Pair, value: unknown): S
     // A block list becomes "[]" (or a scalar): it starts on the line after its key, so the key's line gets it.
     const keyEnd = rangeOf(pair.key)?.[1];
     if (keyEnd === undefined) return undefined;
-    return { start: keyEnd, end, text: `: ${written}${text[end - 1] === '\n' ? '\n' : ''}` };
+    return { start: keyEnd, end, text: `: ${written}${text[end - 1] === '\n' ? eolOf(text) : ''}` };
   }
   return { start, end, text: written };
 }
@@ -294,8 +300,9 @@ function insertion(text: string, doc: Document, pairs: readonly Pair[], field: s
   const written = inline(doc, value, undefined);
   if (written === undefined) return undefined;
   const at = afterLine(text, lastEnd);
-  const newlineFirst = at === text.length && !text.endsWith('\n') ? '\n' : '';
-  return { start: at, end: at, text: `${newlineFirst}${indent}${field}: ${written}\n` };
+  const eol = eolOf(text);
+  const newlineFirst = at === text.length && !text.endsWith('\n') ? eol : '';
+  return { start: at, end: at, text: `${newlineFirst}${indent}${field}: ${written}${eol}` };
 }
 
 /** Removes the key's lines (the key, its value, an inline comment); 'none' when there is no key. */

@@ -134,6 +134,15 @@ describe('applyPatch keeps the rest of the file byte for byte', () => {
     );
   });
 
+  it('keeps CRLF line endings, also in the lines it adds', () => {
+    const crlf = ORIGINAL.replaceAll('\n', '\r\n');
+    const patch = { streams: 8, excludes: ['a', 'b'], bandwidthLimit: '1 MiB/s' };
+    const result = applyPatch(crlf, 'nightly', patch);
+    expect(result.ok && result.text).toBe(edited(patch).replaceAll('\n', '\r\n'));
+    const removed = applyPatch(crlf, 'other', { bandwidthLimit: null, sources: ['/a', '/b'] });
+    expect(removed.ok && removed.text).toBe(edited({ bandwidthLimit: null, sources: ['/a', '/b'] }, 'other').replaceAll('\n', '\r\n'));
+  });
+
   it('falls back to yaml\'s printer for a flow-style job, keeping comments', () => {
     const text = '# mine\njobs: { nightly: { sources: [/a], repository: /r, password: "file:/p" } } # end\n';
     const result = applyPatch(text, 'nightly', { streams: 3 });
