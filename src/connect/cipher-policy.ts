@@ -198,4 +198,26 @@ export const cipherControl: Readonly<Partial<Record<DriverName, Readonly<Record<
       cannotControl: [],
     },
   },
+  macos: {
+    l2tp: {
+      enforces: [],
+      checks: [],
+      cannotControl: [
+        'IKE and ESP proposals, PFS and lifetimes: the com.apple.vpn.managed L2TP payload has no cipher keys, macOS offers its own list; so cipherPolicy strict refuses the profile and legacy allows it with a warning',
+        'the PPP layer inside the tunnel (MS-CHAPv2 password hashing) — protected only by the IPsec SA',
+      ],
+    },
+    ikev2: {
+      enforces: [
+        'IKE SA: the first IKE proposal macOS can express, as IKESecurityAssociationParameters (EncryptionAlgorithm, IntegrityAlgorithm, DiffieHellmanGroup; LifeTimeInMinutes 240)',
+        'child SA: the first ESP proposal macOS can express, as ChildSecurityAssociationParameters (LifeTimeInMinutes 60)',
+        'PFS: EnablePFS 1 when that ESP proposal names a DH group (the child SA then uses it)',
+      ],
+      checks: [],
+      cannotControl: [
+        'the other proposals: macOS takes one algorithm set per SA, not a list; a profile none of whose proposals macOS can express is refused (tunnel.macos-cipher-unsupported), never left to Apple\'s defaults',
+        'the negotiated algorithms are not read back after connecting (no recorded macOS output to read them from)',
+      ],
+    },
+  },
 };
