@@ -190,6 +190,9 @@ export function createMacosDriver(options: MacosOptions): TunnelDriver {
     if (stop.exitCode !== 0) {
       const output = `${stop.stderr}${stop.stdout}`;
       if (/No service/.test(output)) return; // removed meanwhile: nothing left to stop
+      // A tunnel that dropped by itself is already down; what stop says about it is not recorded.
+      const now = await readStatus(profile, serviceName, signal).catch(() => undefined);
+      if (now?.status === 'Disconnected') return;
       throw fail(profile, { kind: 'command', verb: 'stop', exitCode: stop.exitCode, output });
     }
     for (let poll = 1; poll <= pacing.stopPolls; poll++) {

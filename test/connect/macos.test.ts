@@ -249,10 +249,19 @@ describe('macos status, disconnect and crash clean-up', () => {
   });
 
   it('disconnect reports a refused stop with macOS\'s reason', async () => {
-    const { runner, driver, journal } = setup([{ argv: STOP, reply: mac('scutil-nc-stop-refused.txt') }]);
+    const { runner, driver, journal } = setup([{ argv: STOP, reply: mac('scutil-nc-stop-refused.txt') }, { argv: STATUS, reply: mac('scutil-nc-status-l2tp-connected.txt') }]);
     const error = await rejection(driver.disconnect(l2tpProfile, signal, journal));
     expect(error.code).toBe('tunnel.macos-stop-refused');
     expect(error.message).toMatch(/Could not stop connection/);
+    runner.assertDone();
+  });
+
+  it('disconnect after the tunnel dropped by itself: a refused stop of a Disconnected service is fine', async () => {
+    const { runner, driver, journal } = setup([
+      { argv: STOP, reply: mac('scutil-nc-stop-refused.txt') },
+      { argv: STATUS, reply: mac('scutil-nc-status-disconnected.txt') },
+    ]);
+    await driver.disconnect(l2tpProfile, signal, journal);
     runner.assertDone();
   });
 
