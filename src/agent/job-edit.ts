@@ -17,6 +17,9 @@ const STATUS: Readonly<Record<EditProblem['code'], number>> = {
   // The file on disk is broken or unreadable (changed by hand since the agent loaded it).
   'config.invalid': 409,
   'config.unreadable': 409,
+  'config.unwritable': 409,
+  // The file changed on disk between reading and writing (a hand edit): nothing was written.
+  'config.changed': 409,
 };
 
 /** A refusal of the config editor as the API's `{code, message, hint}` with its status. */

@@ -22,7 +22,15 @@ import type { JobConfig } from './schema.js';
 
 /** Why an edit was refused: a stable code, the field when one is to blame, one sentence, what to do. */
 export interface EditProblem {
-  readonly code: 'config.unknown-job' | 'config.invalid-value' | 'config.locked' | 'config.not-editable' | 'config.invalid' | 'config.unreadable';
+  readonly code:
+    | 'config.unknown-job'
+    | 'config.invalid-value'
+    | 'config.locked'
+    | 'config.not-editable'
+    | 'config.invalid'
+    | 'config.unreadable'
+    | 'config.unwritable'
+    | 'config.changed';
   readonly field?: string;
   readonly message: string;
   readonly hint: string;
@@ -121,6 +129,7 @@ export async function editJob(request: EditJobRequest): Promise<EditResult> {
   if (refused !== undefined) return { ok: false, problem: refused };
 
   const file = await realpath(request.file).catch(() => request.file); // edit the target of a symlink, keep the link
+  const version = await stat(file).catch(() => undefined);
   const read = await readConfigFile(file);
   if (!read.ok) return { ok: false, problem: { code: 'config.unreadable', message: read.issue.message, hint: 'Fix the file, then try again.' } };
   const before = read.text;
@@ -131,7 +140,18 @@ export async function editJob(request: EditJobRequest): Promise<EditResult> {
   const loaded = parseConfigText(edited.text, file);
   if (!loaded.ok) return { ok: false, problem: invalidProblem(loaded.errors, job, patch) };
 
-  if (edited.text !== before) await writeAtomically(file, edited.text);
+  if (edited.text !== before) {
+    let outcome: 'written' | 'changed';
+    try {
+      outcome = await writeAtomically(file, edited.text, version);
+    } catch (error) {
+      const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'error';
+      return { ok: false, problem: { code: 'config.unwritable', message: `can't write ${file} (${code})`, hint: `The agent writes a temporary file next to it and renames it over the file: it needs write access to ${dirname(file)}.` } };
+    }
+    if (outcome === 'changed') {
+      return { ok: false, problem: { code: 'config.changed', message: `${file} was changed by someone else while saving`, hint: 'Nothing was saved; reload the page and make the change again.' } };
+    }
+  }
   return { ok: true, loaded };
 }
 
@@ -314,17 +334,28 @@ function removal(text: string, pair: Pair | undefined): Splice | 'none' | undefi
   return { start: lineStart(text, keyStart), end: afterLine(text, valueEnd), text: '' };
 }
 
+/** What identifies the version of a file that was read: a hand edit since then changes one of these. */
+export interface FileVersion {
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
 /**
- * Write `text` to `file` atomically: a temp file in the same directory with the original's mode,
- * flushed to disk, then renamed over the original.
+ * Write `text` to `file` atomically: a temp file in the same directory with the original's mode
+ * (and owner, when running as root), flushed to disk, then renamed over the original. With
+ * `unchangedSince`, gives up ('changed') when the file is no longer that version just before the
+ * rename, so a hand edit made meanwhile is not overwritten.
  */
-export async function writeAtomically(file: string, text: string): Promise<void> {
-  const mode = (await stat(file).then((s) => s.mode & 0o7777, () => 0o600));
+export async function writeAtomically(file: string, text: string, unchangedSince?: FileVersion): Promise<'written' | 'changed'> {
+  const original = await stat(file).catch(() => undefined);
+  const mode = original === undefined ? 0o600 : original.mode & 0o7777;
   const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(tmp, 'wx', mode);
   try {
     await handle.writeFile(text, 'utf8');
     await handle.chmod(mode); // open's mode is masked by the umask
+    if (original !== undefined && process.getuid?.() === 0) await handle.chown(original.uid, original.gid);
     await handle.sync();
   } catch (error) {
     await handle.close();
@@ -333,9 +364,17 @@ export async function writeAtomically(file: string, text: string): Promise<void>
   }
   await handle.close();
   try {
+    if (unchangedSince !== undefined) {
+      const now = await stat(file);
+      if (now.ino !== unchangedSince.ino || now.size !== unchangedSince.size || now.mtimeMs !== unchangedSince.mtimeMs) {
+        await rm(tmp, { force: true });
+        return 'changed';
+      }
+    }
     await rename(tmp, file);
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;
   }
+  return 'written';
 }

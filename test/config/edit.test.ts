@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { parse } from 'yaml';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { applyPatch, editJob, jobSettings, lockedFields } from '../../src/config/edit.js';
+import { applyPatch, editJob, jobSettings, lockedFields, writeAtomically } from '../../src/config/edit.js';
 import { builtinDefaults, mergeLayers, type ConfigLayer, type LayerName } from '../../src/config/layers.js';
 import { parseConfigText } from '../../src/config/load.js';
 
@@ -220,6 +220,15 @@ describe('editJob', () => {
     const result = await editJob({ file, job: 'nope', patch: { streams: 2 }, origins: userOrigins(ORIGINAL) });
     expect(!result.ok && result.problem.code).toBe('config.unknown-job');
     expect(await readFile(file, 'utf8')).toBe(ORIGINAL);
+  });
+
+  it('does not overwrite a hand edit made while saving', async () => {
+    const version = await stat(file);
+    await writeFile(file, `${ORIGINAL}# added by hand meanwhile\n`);
+    await expect(writeAtomically(file, 'jobs: {}\n', version)).resolves.toBe('changed');
+    expect(await readFile(file, 'utf8')).toContain('# added by hand meanwhile');
+    expect(await readdir(dir)).toEqual(['config.yaml']);
+    await expect(writeAtomically(file, 'jobs: {}\n', await stat(file))).resolves.toBe('written');
   });
 
   it('edits the file a symlink points to and keeps the link', async () => {
