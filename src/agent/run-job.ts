@@ -142,7 +142,22 @@ export function planSession(ctx: RunContext, jobName: string, trigger: SessionTr
       streams: job.streams,
       ...(job.uploadLimitKiBps === undefined ? {} : { uploadLimitKiBps: job.uploadLimitKiBps }),
     },
+    ...supervisionOf(ctx.config, job.profile),
     tunnel: () => planTunnel({ config: ctx.config, runner: ctx.runner, redactor: ctx.redactor, stateDir: ctx.paths.stateDir }, jobName, job.profile),
+  };
+}
+
+/** The tunnel supervisor's settings from the job's profile (none for `direct`: nothing to keep up). */
+function supervisionOf(config: Config, profileName: string): Pick<SessionPlan, 'supervision'> {
+  const profile = config.profiles[profileName];
+  if (profile === undefined) return {};
+  return {
+    supervision: {
+      keepaliveMs: profile.keepaliveSeconds * 1000,
+      stallIntervals: profile.stallIntervals,
+      maxAttempts: profile.reconnectAttempts,
+      deadlineMs: profile.reconnectDeadlineSeconds * 1000,
+    },
   };
 }
 
@@ -169,6 +184,7 @@ export function sessionPorts(ctx: RunContext, jobName: string, options: { engine
     },
     removeDir: (path) => rm(path, { recursive: true, force: true }),
     saveHistory: (record) => appendHistory(ctx.paths.stateDir, record),
+    log: (level, message, fields) => { ctx.logger.child({ job: jobName }).log(level, message, fields); },
   };
 }
 

@@ -154,8 +154,16 @@ export class Supervisor {
 
   #onSessionEvent(entry: Entry, event: SessionEvent): void {
     switch (event.type) {
-      case 'state':
-        entry.session = { ...entry.session, state: event.state, ...(entry.session.startedAt === undefined ? { startedAt: event.at } : {}) };
+      case 'state': {
+        // The attempt counter belongs to reconnecting only: any other state clears it.
+        const { reconnect: _reconnect, ...rest } = entry.session;
+        const session = event.state === 'reconnecting' ? entry.session : rest;
+        entry.session = { ...session, state: event.state, ...(entry.session.startedAt === undefined ? { startedAt: event.at } : {}) };
+        this.#publish(entry);
+        return;
+      }
+      case 'reconnecting':
+        entry.session = { ...entry.session, reconnect: { attempt: event.attempt, maxAttempts: event.maxAttempts } };
         this.#publish(entry);
         return;
       case 'backup':

@@ -14,6 +14,7 @@ const stateText: Partial<Record<SessionState, string>> = {
   connecting: 'connecting the tunnel',
   verifying: 'checking the backup server can be reached',
   'backing-up': 'backing up',
+  reconnecting: 'the tunnel dropped: repairing it while the backup waits',
   'tearing-down': 'cleaning up',
 };
 
@@ -61,6 +62,10 @@ export function humanView(out: Output, err: Output, options: { tunnel: boolean }
         }
         return;
       }
+      case 'reconnecting':
+        clearProgress();
+        out.write(`  reconnect attempt ${event.attempt}/${event.maxAttempts} at ${event.nextTryAt.slice(11, 19)} UTC\n`);
+        return;
       case 'end':
         clearProgress();
         return;

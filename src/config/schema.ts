@@ -299,8 +299,14 @@ export const ProfileSchema = z.strictObject({
       error: (issue) => (issue.input === undefined ? 'required' : `must be strict or legacy, got ${showValue(issue.input)}`),
     })
     .default('strict'),
-  keepaliveSeconds: intRange(5, 3600).default(30),
+  // Also the supervisor's poll while backing up: a check every hour would notice nothing in time.
+  keepaliveSeconds: intRange(5, 300).default(30),
   keepaliveFailures: intRange(1, 20).default(4),
+  /** No bytes for this many keepalive intervals: the supervisor checks the server still answers. */
+  stallIntervals: intRange(2, 20).default(4),
+  reconnectAttempts: intRange(1, 100).default(10),
+  // Below restic 0.18's own 15-minute retry window, so the engine is still waiting when the tunnel returns.
+  reconnectDeadlineSeconds: intRange(10, 840).default(600),
   mssClamp: z.boolean({ error: expecting('true or false') }).default(false),
 });
 

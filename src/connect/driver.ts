@@ -128,6 +128,12 @@ export interface TunnelDriver {
    * Optional: the direct driver has nothing to verify.
    */
   verify?(profile: TunnelProfile, repositoryHost: string | undefined, signal: AbortSignal, journal: ResourceJournal): Promise<void>;
+  /**
+   * Brings a tunnel this session brought up, and lost, back up in place — while the backup runs on
+   * and the kill switch stays (the session never lets backup traffic leave outside the tunnel).
+   * Optional: without it the session calls disconnect() then connect().
+   */
+  reconnect?(profile: TunnelProfile, signal: AbortSignal, journal: ResourceJournal): Promise<ConnectOutcome>;
   /** Takes the tunnel down and removes every resource it acquired. Only called when connect() reported broughtUp. */
   disconnect(profile: TunnelProfile, signal: AbortSignal, journal: ResourceJournal): Promise<void>;
   /**

@@ -85,7 +85,7 @@ describe('parseConfigText', () => {
     const [issue] = errorsOf(GOOD.replace('    mtu: 1400', '    colour: blue'));
     expect(issue).toEqual({
       path: 'profiles.office.colour',
-      message: 'unknown key; valid keys here: type, gateways, auth, mtu, routes, fullTunnel, driver, ikeProposals, espProposals, cipherPolicy, keepaliveSeconds, keepaliveFailures, mssClamp',
+      message: 'unknown key; valid keys here: type, gateways, auth, mtu, routes, fullTunnel, driver, ikeProposals, espProposals, cipherPolicy, keepaliveSeconds, keepaliveFailures, stallIntervals, reconnectAttempts, reconnectDeadlineSeconds, mssClamp',
       line: 21,
       column: 5,
     });

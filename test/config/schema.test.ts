@@ -68,6 +68,9 @@ describe('defaults', () => {
       cipherPolicy: 'strict',
       keepaliveSeconds: 30,
       keepaliveFailures: 4,
+      stallIntervals: 4,
+      reconnectAttempts: 10,
+      reconnectDeadlineSeconds: 600,
       mssClamp: false,
     });
   });

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import type { BackupSummary } from '../../backup/engine.js';
 import type { SessionFailure } from './failures.js';
 import type { CancelledBy, EndState, SessionState } from './states.js';
+import type { TunnelLossRecord } from './tunnel-supervisor.js';
 
 /** How a run was started. */
 export type SessionTrigger = 'cli' | 'demo' | 'schedule' | 'tray' | 'api';
@@ -27,6 +28,10 @@ export interface SessionRecord {
   readonly notes: readonly SessionFailure[];
   /** Seconds spent in each state (connecting, backing-up, …), for the UI and metrics. */
   readonly phaseSeconds?: Readonly<Partial<Record<SessionState, number>>>;
+  /** Each time the tunnel was lost under the running engine, and how its repair went. */
+  readonly tunnelLosses?: readonly TunnelLossRecord[];
+  /** How often the engine moved no bytes for the configured number of keepalive intervals. */
+  readonly stalls?: number;
 }
 
 /** Seconds in each state, from the transition timestamps (the end state itself takes none). */

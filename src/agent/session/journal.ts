@@ -21,6 +21,8 @@ export type SessionEffect =
 export type JournalEntry =
   | { readonly kind: 'start'; readonly sessionId: string; readonly job: string; readonly trigger: string; readonly at: string }
   | { readonly kind: 'state'; readonly state: SessionState; readonly at: string }
+  /** A step inside a state (the re-verification inside `reconnecting`): for the record, nothing to undo. */
+  | { readonly kind: 'step'; readonly state: SessionState; readonly step: string; readonly at: string }
   | ({ readonly kind: 'effect'; readonly at: string } & SessionEffect)
   | ({ readonly kind: 'undone'; readonly at: string } & SessionEffect);
 

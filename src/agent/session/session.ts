@@ -5,6 +5,8 @@ import { backupFailure, toSessionFailure, type SessionFailure } from './failures
 import { phaseSeconds, type SessionRecord, type SessionTrigger } from './history.js';
 import type { Journal, SessionEffect } from './journal.js';
 import { allowedNext, cancelledBy, isEndState, type EndState, type SessionState } from './states.js';
+import { supervise, type Supervision } from './supervise.js';
+import type { ReconnectInfo, SupervisorSettings } from './tunnel-supervisor.js';
 
 /** What one run of a job needs to know, with secrets still as references behind `resolvePassword`. */
 export interface SessionPlan {
@@ -17,6 +19,8 @@ export interface SessionPlan {
    * server. Default: parsed from `backup.repository` (restic's syntax).
    */
   readonly endpoint?: RepositoryEndpoint;
+  /** Keepalive, stall and reconnect settings of the tunnel supervisor (defaults: tunnel-supervisor.ts). */
+  readonly supervision?: Partial<SupervisorSettings>;
   /** Chooses the driver and resolves the profile's secrets: part of preflight, so it can fail there. */
   tunnel(signal: AbortSignal): Promise<{ readonly driver: TunnelDriver; readonly profile: TunnelProfile }>;
 }
@@ -40,11 +44,18 @@ export interface SessionPorts {
   saveHistory(record: SessionRecord): Promise<void>;
   /** Teardown gets its own deadline: it must run even when the session's signal has fired. */
   readonly teardownTimeoutMs?: number;
+  /** The supervisor's timers and jitter; real timers and Math.random by default. */
+  sleep?(ms: number, signal: AbortSignal): Promise<void>;
+  random?(): number;
+  /** Session log lines (the supervisor's decisions). */
+  log?(level: 'info' | 'warn', message: string, fields?: Readonly<Record<string, unknown>>): void;
 }
 
 export type SessionEvent =
   | { readonly type: 'state'; readonly sessionId: string; readonly state: SessionState; readonly at: string }
   | { readonly type: 'backup'; readonly sessionId: string; readonly event: BackupEvent }
+  /** The tunnel is being repaired under the running engine: which attempt, and when it starts. */
+  | ({ readonly type: 'reconnecting'; readonly sessionId: string } & ReconnectInfo)
   | { readonly type: 'end'; readonly record: SessionRecord };
 
 /** The outcome of the steps before teardown. */
@@ -102,6 +113,7 @@ export async function runSession(
   let tunnelEffect: SessionEffect | undefined;
   let scratchEffect: (SessionEffect & { effect: 'scratch-dir' }) | undefined;
   let outcome: Outcome;
+  let tunnelReport: { readonly losses: SessionRecord['tunnelLosses']; readonly stalls: number } | undefined;
   try {
     await enter('preflight');
     tunnel = await plan.tunnel(signal);
@@ -143,6 +155,23 @@ export async function runSession(
     // Each process the engine starts is journaled as soon as it exists, and marked done when the
     // engine returns (it has exited by then): a crashed agent's recovery stops what was left.
     const processes: SessionEffect[] = [];
+    // The engine gets its own stop, so the supervisor can end it without cancelling the session.
+    const engineStop = new AbortController();
+    const onSessionAbort = () => { engineStop.abort(signal.reason); };
+    signal.addEventListener('abort', onSessionAbort, { once: true });
+    const supervisor: Supervision | undefined = driver.name === 'direct' ? undefined : supervise({
+      settings: plan.supervision ?? {},
+      ports,
+      driver,
+      profile,
+      endpoint,
+      broughtUp: connected.broughtUp,
+      resources,
+      enter,
+      step: (step) => journal.append({ kind: 'step', state: 'reconnecting', step, at: ports.now().toISOString() }),
+      onReconnecting: (info) => { onEvent({ type: 'reconnecting', sessionId, ...info }); },
+      stopEngine: () => { engineStop.abort(new Error('tunnel lost')); },
+    });
     let journaling: Promise<void> = Promise.resolve();
     const onProcessStarted = (pid: number) => {
       journaling = journaling.then(async () => {
@@ -153,12 +182,21 @@ export async function runSession(
       });
     };
     try {
+      supervisor?.start();
       const result = await drainRun(
-        engine.run({ ...plan.backup, password, scratchDir: scratchEffect.path, onProcessStarted }, signal),
-        (event) => { onEvent({ type: 'backup', sessionId, event }); },
+        engine.run({ ...plan.backup, password, scratchDir: scratchEffect.path, onProcessStarted }, engineStop.signal),
+        (event) => {
+          if (event.type === 'progress') supervisor?.progress(event.bytesDone, event.filesDone);
+          onEvent({ type: 'backup', sessionId, event });
+        },
       );
-      outcome = outcomeOf(plan.job, result);
+      const supervised = await supervisor?.stop(result);
+      if (supervised !== undefined) tunnelReport = supervised;
+      // A tunnel that never came back is the cause, whatever the stopped engine reported.
+      outcome = supervised?.failure !== undefined && !signal.aborted ? { kind: 'failed', failure: supervised.failure } : outcomeOf(plan.job, result);
     } finally {
+      signal.removeEventListener('abort', onSessionAbort);
+      await supervisor?.stop();
       await journaling;
       for (const effect of processes) await recordUndone(effect);
     }
@@ -198,7 +236,7 @@ export async function runSession(
     notes.push(toSessionFailure(error));
     states.push({ state: end, at: ports.now().toISOString() });
   }
-  const record = buildRecord({ sessionId, plan, startedAt, endedAt: ports.now().toISOString(), states, notes, outcome, end, signal });
+  const record = buildRecord({ sessionId, plan, startedAt, endedAt: ports.now().toISOString(), states, notes, outcome, end, signal, tunnelReport });
   await ports.saveHistory(record);
   await journal.discard();
   onEvent({ type: 'end', record });
@@ -230,6 +268,7 @@ function buildRecord(input: {
   outcome: Outcome;
   end: EndState;
   signal: AbortSignal;
+  tunnelReport: { readonly losses: SessionRecord['tunnelLosses']; readonly stalls: number } | undefined;
 }): SessionRecord {
   const { outcome } = input;
   const states = input.states.filter((s) => !isEndState(s.state) || s.state === input.end);
@@ -243,6 +282,8 @@ function buildRecord(input: {
     end: input.end,
     notes: input.notes,
     phaseSeconds: phaseSeconds(states),
+    ...(input.tunnelReport?.losses === undefined || input.tunnelReport.losses.length === 0 ? {} : { tunnelLosses: input.tunnelReport.losses }),
+    ...(input.tunnelReport === undefined || input.tunnelReport.stalls === 0 ? {} : { stalls: input.tunnelReport.stalls }),
   };
   switch (outcome.kind) {
     case 'success':

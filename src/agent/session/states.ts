@@ -3,7 +3,7 @@
  * `tearing-down`, whatever happened before, so teardown is one code path.
  */
 
-export type ActiveState = 'preflight' | 'connecting' | 'verifying' | 'backing-up' | 'tearing-down';
+export type ActiveState = 'preflight' | 'connecting' | 'verifying' | 'backing-up' | 'reconnecting' | 'tearing-down';
 export type EndState = 'done' | 'failed' | 'cancelled';
 export type SessionState = ActiveState | EndState;
 
@@ -12,7 +12,10 @@ export const allowedNext: Readonly<Record<SessionState, readonly SessionState[]>
   preflight: ['connecting', 'tearing-down'],
   connecting: ['verifying', 'tearing-down'],
   verifying: ['backing-up', 'tearing-down'],
-  'backing-up': ['tearing-down'],
+  // The tunnel is repaired underneath the running engine: backing-up ⇄ reconnecting. The engine
+  // may also end while a repair is under way, so reconnecting can go straight to teardown.
+  'backing-up': ['reconnecting', 'tearing-down'],
+  reconnecting: ['backing-up', 'tearing-down'],
   'tearing-down': ['done', 'failed', 'cancelled'],
   done: [],
   failed: [],
