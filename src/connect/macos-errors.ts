@@ -37,7 +37,7 @@ interface Row {
 const commandLine = (verb: string, pattern: RegExp) => (evidence: MacosEvidence): string | undefined =>
   evidence.kind === 'command' && (verb === '*' || evidence.verb === verb) ? pattern.exec(evidence.output)?.[0] : undefined;
 
-const INSTALL = 'Install Backhaul\'s profile for this VPN (backhaul doctor shows where it is): open it, then System Settings → Privacy & Security → Profiles (macOS 15: General → Device Management) → Install; or have IT deploy it through MDM.';
+const INSTALL = 'Run the job again: Backhaul writes this VPN\'s profile to its state directory (macos/) and names the file; open it, then System Settings → Privacy & Security → Profiles (macOS 15: General → Device Management) → Install; or have IT deploy it through MDM.';
 const CHECK_REACH = 'Check the gateway address, that the gateway is running, and that UDP ports 500 and 4500 (and 1701 inside IPsec for L2TP) are open on the way to it.';
 
 /** The table, most specific first: the first row that matches decides. */
