@@ -9,9 +9,12 @@ import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { createLinuxNmDriver } from '../../src/connect/linux-nm.js';
 import { createLinuxSwanDriver, swanDir } from '../../src/connect/linux-swan.js';
+import { createWindowsDriver } from '../../src/connect/windows.js';
+import { memoryPskMemory } from '../../src/connect/windows-psk.js';
 import { loadRecording } from '../helpers/recorded.js';
 import { ReplayingCommandRunner, type Expectation } from '../helpers/replaying-runner.js';
-import { describeDriverContract, type ContractScenario, type DriverHarness } from './contract.js';
+import { describeDriverContract, type ContractCall, type ContractScenario, type DriverHarness } from './contract.js';
+import { FakeWindows } from './windows-fake.js';
 import { cursor, DaemonRunner, fakeFiles, l2tpPsk, l2tpUp, labHost, noDevice, PASSWORD, PSK, rec, routeViaC0, swanctl } from './linux-fakes.js';
 
 /** Commands that only read: everything else counts as a change. */
@@ -152,3 +155,34 @@ afterAll(async () => {
 });
 
 describeDriverContract('macos', async (scenario) => (await import('./macos-contract.js')).macosHarness(scenario));
+
+// --- windows ---------------------------------------------------------------------------------
+
+/** reg query and a script that only runs Get-VpnConnection read; rasdial, netsh and any other cmdlet change. */
+const windowsChange = (argv: readonly string[], call: ContractCall): boolean =>
+  argv[0] === 'powershell.exe' ? /\b(Add|Set|Remove)-Vpn/.test(call.stdin ?? '') : argv[0] !== 'reg';
+
+describeDriverContract('windows', (scenario): DriverHarness => {
+  const fake = new FakeWindows();
+  fake.password = PASSWORD;
+  const pskMemory = memoryPskMemory();
+  const make = () => createWindowsDriver({ runner: fake, pskMemory });
+  const driver = make();
+  if (scenario !== 'ensure-twice') {
+    // The entry exists (the session's ensureProfile ran); pre-existing: the user connected it.
+    fake.entries.set('all|backhaul-office', {
+      name: 'backhaul-office', allUsers: true, serverAddress: '203.0.113.2', tunnelType: 'L2tp', authenticationMethod: ['MSChapv2'],
+      encryptionLevel: 'Required', psk: PSK, splitTunneling: true, routes: ['10.99.0.0/24'], ipsec: undefined,
+      status: scenario === 'pre-existing' ? 'Connected' : 'Disconnected',
+    });
+  }
+  return {
+    driver,
+    restarted: make,
+    profile: l2tpPsk,
+    runner: fake,
+    secrets: [PSK, PASSWORD],
+    isChange: windowsChange,
+    leftovers: () => (scenario === 'pre-existing' ? [] : fake.connected()),
+  };
+});

@@ -19,10 +19,18 @@
 import { describe, expect, it } from 'vitest';
 import type { DriverResource, ResourceJournal, TunnelDriver, TunnelProfile } from '../../src/connect/driver.js';
 
+/** One command as the fake saw it. */
+export interface ContractCall {
+  readonly argv: readonly string[];
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  /** What went to its stdin (a PowerShell script, an nmcli edit); null or absent for none. */
+  readonly stdin?: string | null;
+}
+
 /** What the contract reads from a fake runner: the ReplayingCommandRunner fits as is. */
 export interface ContractRunner {
   /** Every command issued so far, in order. */
-  readonly calls: readonly { readonly argv: readonly string[]; readonly env?: Readonly<Record<string, string>> | undefined }[];
+  readonly calls: readonly ContractCall[];
   /** Throws when an expected command was never issued or an unexpected one was. */
   assertDone(): void;
 }
@@ -47,8 +55,11 @@ export interface DriverHarness {
   readonly runner: ContractRunner;
   /** Secret values that must never appear in argv or env (PSK, passwords, key content). */
   readonly secrets: readonly string[];
-  /** Whether a command changes the machine (creates, modifies, connects, removes ...). */
-  isChange(argv: readonly string[]): boolean;
+  /**
+   * Whether a command changes the machine (creates, modifies, connects, removes ...). `call`
+   * adds what argv can't tell, e.g. the PowerShell script on stdin.
+   */
+  isChange(argv: readonly string[], call: ContractCall): boolean;
   /** crash-cleanup: the driver the restarted agent builds over the same fake OS. Default: `driver`. */
   readonly restarted?: () => TunnelDriver;
   /**
@@ -87,7 +98,7 @@ export function describeDriverContract(name: string, makeHarness: MakeHarness): 
       await h.driver.ensureProfile(h.profile, signal, journal);
       const before = h.runner.calls.length;
       expect(await h.driver.ensureProfile(h.profile, signal, journal)).toBe('unchanged');
-      expect(h.runner.calls.slice(before).map((call) => call.argv).filter((argv) => h.isChange(argv))).toEqual([]);
+      expect(h.runner.calls.slice(before).filter((call) => h.isChange(call.argv, call)).map((call) => call.argv)).toEqual([]);
       expect(journal.held()).toEqual([]);
       finish(h);
     });
@@ -111,7 +122,7 @@ export function describeDriverContract(name: string, makeHarness: MakeHarness): 
       const journal = contractJournal();
       const outcome = await h.driver.connect(h.profile, signal, journal);
       expect(outcome.broughtUp).toBe(false);
-      expect(h.runner.calls.map((call) => call.argv).filter((argv) => h.isChange(argv))).toEqual([]);
+      expect(h.runner.calls.filter((call) => h.isChange(call.argv, call)).map((call) => call.argv)).toEqual([]);
       expect((await h.driver.status(h.profile, signal)).state).toBe('up');
       expect(journal.held()).toEqual([]);
       finish(h);
