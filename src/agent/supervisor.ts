@@ -163,7 +163,7 @@ export class Supervisor {
         return;
       }
       case 'reconnecting':
-        entry.session = { ...entry.session, reconnect: { attempt: event.attempt, maxAttempts: event.maxAttempts } };
+        entry.session = { ...entry.session, reconnect: { attempt: event.attempt, maxAttempts: event.maxAttempts, nextTryAt: event.nextTryAt, cause: event.cause } };
         this.#publish(entry);
         return;
       case 'backup':

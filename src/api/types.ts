@@ -47,7 +47,14 @@ export interface LiveSession {
    * While the tunnel is being repaired under a running backup (the keepalive issue): which attempt
    * this is. Present only then; the tray says "Tunnel lost — reconnecting (2/5)".
    */
-  readonly reconnect?: { readonly attempt: number; readonly maxAttempts: number };
+  readonly reconnect?: {
+    readonly attempt: number;
+    readonly maxAttempts: number;
+    /** When this attempt starts, after its backoff (ISO time). */
+    readonly nextTryAt?: string;
+    /** How the loss was noticed: the tunnel was down, its status check failed, or bytes stalled. */
+    readonly cause?: 'down' | 'status-failed' | 'stall';
+  };
 }
 
 /** The last finished session of a job, as the tray and the Status page summarise it. */
