@@ -1,4 +1,5 @@
 import { access, constants } from 'node:fs/promises';
+import { join } from 'node:path';
 import { checkProposals, defaultProposals, describeWeak } from '../connect/cipher-policy.js';
 import { createDirectDriver } from '../connect/direct.js';
 import type { DriverLog, TunnelAuth, TunnelDriver, TunnelProfile } from '../connect/driver.js';
@@ -7,6 +8,8 @@ import { createLinuxNmDriver } from '../connect/linux-nm.js';
 import { createLinuxSwanDriver } from '../connect/linux-swan.js';
 import { createMacosDriver } from '../connect/macos.js';
 import { selectDriver } from '../connect/select.js';
+import { createWindowsDriver } from '../connect/windows.js';
+import { filePskMemory } from '../connect/windows-psk.js';
 import type { AuthConfig, Config, ProfileConfig } from '../config/schema.js';
 import type { CommandRunner } from '../os/command.js';
 import type { SecretRedactor } from '../os/redact.js';
@@ -96,6 +99,7 @@ function buildDriver(ctx: TunnelPlanContext, host: HostFacts, profileName: strin
   if (name === undefined) {
     const selection = selectDriver(host, config.type);
     if (!selection.ok) throw new TunnelPlanError('tunnel.driver-unavailable', `profiles.${profileName}: ${selection.reason}`, selection.hint);
+    if (selection.driver === 'windows') return windowsDriver(ctx);
     if (selection.driver === 'macos') return createMacosDriver({ runner: ctx.runner, stateDir: ctx.stateDir, ...(ctx.log === undefined ? {} : { log: ctx.log }) });
     if (selection.driver !== 'linux-nm' && selection.driver !== 'linux-swan') {
       throw new TunnelPlanError('tunnel.driver-unavailable', `profiles.${profileName}: the ${selection.driver} VPN driver is not part of this version`, 'Use profile: direct for a repository reachable without a VPN.');
@@ -108,6 +112,14 @@ function buildDriver(ctx: TunnelPlanContext, host: HostFacts, profileName: strin
   return name === 'linux-nm'
     ? createLinuxNmDriver({ runner: ctx.runner, host, log })
     : createLinuxSwanDriver({ runner: ctx.runner, host, stateDir: ctx.stateDir, log });
+}
+
+/**
+ * The windows driver: the all-users phone book (the agent runs as a service), and the hash of the
+ * PSK it last wrote kept under the state dir, since Windows never shows a PSK back.
+ */
+function windowsDriver(ctx: Pick<TunnelPlanContext, 'runner' | 'stateDir' | 'log'>): TunnelDriver {
+  return createWindowsDriver({ runner: ctx.runner, pskMemory: filePskMemory(join(ctx.stateDir, 'tunnels')), ...(ctx.log === undefined ? {} : { log: ctx.log }) });
 }
 
 /** The profile's auth with every secret resolved and registered with the redactor. */
@@ -170,6 +182,8 @@ export function driverForCleanUp(driverName: string, ctx: Pick<TunnelPlanContext
       return createLinuxSwanDriver({ runner: ctx.runner, host: cleanUpHost, stateDir: ctx.stateDir });
     case 'macos':
       return createMacosDriver({ runner: ctx.runner, stateDir: ctx.stateDir });
+    case 'windows':
+      return windowsDriver(ctx);
     default:
       return undefined;
   }

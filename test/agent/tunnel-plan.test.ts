@@ -106,6 +106,6 @@ describe('driverForCleanUp', () => {
     await nm?.cleanUp?.({ profile: 'office', tunnelUp: true, resources: [{ kind: 'route', id: '10.99.0.0/24 dev ppp0' }] }, new AbortController().signal);
     runner.assertDone();
     expect(driverForCleanUp('linux-swan', { runner, stateDir: dir })?.name).toBe('linux-swan');
-    expect(driverForCleanUp('windows', { runner, stateDir: dir })).toBeUndefined();
+    expect(driverForCleanUp('wireguard', { runner, stateDir: dir })).toBeUndefined();
   });
 });
