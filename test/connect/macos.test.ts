@@ -88,6 +88,20 @@ describe('macos ensureProfile', () => {
     runner.assertDone();
   });
 
+  it('without an injected key, one per-machine key (0600) is created once and reused, so the name is stable across restarts', async () => {
+    const names: string[] = [];
+    for (let run = 0; run < 2; run++) {
+      const runner = new ReplayingCommandRunner([{ argv: LIST, reply: mac('scutil-nc-list-ikev2-only.txt') }]);
+      const error = await rejection(createMacosDriver({ runner, stateDir, pacing }).ensureProfile(l2tpProfile, signal, recordingJournal()));
+      names.push(/no VPN (Backhaul office \([0-9a-f]{8}\))/.exec(error.message)?.[1] ?? '');
+    }
+    expect(names[0]).toMatch(/^Backhaul office/);
+    expect(names[1]).toBe(names[0]);
+    expect(names[0]).not.toBe(NAME);
+    expect(statSync(join(stateDir, 'macos', 'profile-key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(stateDir, 'macos', 'profile-key')).size).toBe(32);
+  });
+
   it('unchanged profile: one list, no file, no change', async () => {
     const { runner, driver, journal } = setup([{ argv: LIST, reply: listWith('My VPN', NAME) }]);
     expect(await driver.ensureProfile(l2tpProfile, signal, journal)).toBe('unchanged');
