@@ -1,7 +1,30 @@
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { diagnoseMacos, macosTable, type MacosEvidence } from '../../src/connect/macos-errors.js';
 import { parseNcList, parseNcStatus } from '../../src/connect/macos-scutil.js';
 import { mac } from './macos-fakes.js';
+
+describe('test/fixtures/macos', () => {
+  const files = readdirSync(fileURLToPath(new URL('../fixtures/macos/', import.meta.url))).filter((file) => file.endsWith('.txt'));
+
+  it('every fixture cites macos.md and says whether it is a real capture or synthetic, with its exit code', () => {
+    expect(files.length).toBeGreaterThan(10);
+    for (const file of files) {
+      const fixture = mac(file);
+      expect(fixture.header, file).toMatch(/shared\/reference\/macos\.md/);
+      expect(fixture.header, file).toMatch(/§\d|"M\d"/);
+      expect(fixture.header, file).toMatch(/\| (REAL|SYNTHETIC)\b/);
+      expect(fixture.exitCode, file).not.toBeNull();
+    }
+  });
+
+  it('a synthetic fixture says what macOS output it stands in for ([unconfirmed] or not recorded)', () => {
+    for (const file of files.filter((name) => mac(name).header.includes('SYNTHETIC'))) {
+      expect(mac(file).header, file).toMatch(/\[unconfirmed\]/);
+    }
+  });
+});
 
 describe('scutil --nc list', () => {
   it('reads the L2TP line of a current capture (M3)', () => {
