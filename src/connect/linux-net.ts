@@ -8,6 +8,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandRunner, CommandSpec } from '../os/command.js';
 import { TunnelError, type DriverResource, type ResourceJournal, type TunnelProfile, type TunnelStatus } from './driver.js';
+import { removeKillSwitch } from './kill-switch.js';
 
 /** `ip -j route get` for one destination. */
 export interface RouteInfo {
@@ -236,6 +237,9 @@ export async function cleanUpCommonResource(runner: CommandRunner, resource: Dri
   switch (resource.kind) {
     case 'route':
       await deleteRouteById(runner, resource.id, signal);
+      return true;
+    case 'kill-switch':
+      await removeKillSwitch(runner, resource.id, signal);
       return true;
     case 'nft-table':
       await runner.run({ argv: ['nft', 'delete', 'table', ...resource.id.split(' ')], okExitCodes: 'any', timeoutMs: 10_000, signal });

@@ -7,6 +7,8 @@
  * here and removed exactly. IKEv2: tunnel mode with a virtual IP; charon puts the routes in policy
  * table 220. Hosts without kernel ESP run IKEv2 over strongSwan's userspace ESP (kernel-libipsec,
  * a TUN device `ipsec0`). Teardown stops both daemons and removes the directory: nothing stays.
+ * From connect to disconnect the split routes are pinned by the kill switch (kill-switch.ts);
+ * `reconnect` replaces a lost tunnel's daemons with fresh ones and keeps the pins in place.
  */
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import type { CommandResult, CommandRunner } from '../os/command.js';
@@ -16,6 +18,7 @@ import {
   TunnelError,
   type ConnectOutcome,
   type DriverLog,
+  type DriverResource,
   type ProfileChange,
   type ResourceJournal,
   type TunnelDriver,
@@ -39,6 +42,7 @@ import {
   type RouteSpec,
   tunnelCarryingRoutes,
 } from './linux-net.js';
+import { pinRoutes, unpinRoutes } from './kill-switch.js';
 import { computeTunnelMtu } from './mtu.js';
 import { pppLinkName, pppOptions, pppSecret, strongswanConf, swanctlConf, swanPaths, SWAN_CONN, USERSPACE_ESP_MTU, xl2tpdConf, type SwanPaths } from './swan-config.js';
 import { assertCipherPolicy, verifyTunnel, type TunnelShape } from './tunnel-checks.js';
@@ -90,6 +94,8 @@ export function createLinuxSwanDriver(options: LinuxSwanOptions): TunnelDriver {
   const charon = host.charonPath ?? '/usr/lib/ipsec/charon';
   let session: Session | undefined;
   let adopted = false;
+  /** The kill switch: up from connect to disconnect, across reconnects. */
+  let pinned: DriverResource[] = [];
 
   const userspace = (profile: TunnelProfile): boolean => profile.type === 'ikev2' && !host.kernelEsp;
   const swanctl = (paths: SwanPaths, args: readonly string[], signal: AbortSignal, timeoutMs = 30_000) =>
@@ -134,23 +140,26 @@ export function createLinuxSwanDriver(options: LinuxSwanOptions): TunnelDriver {
     return diagnosisError(profile.name, diagnose({ logLines: lines, ...(pppdExit === undefined ? {} : { pppdExit }) }));
   };
 
-  /** Stops what this session started, in reverse order; each step tolerates "already gone". */
-  const tearDown = async (profile: TunnelProfile, current: Session, journal: ResourceJournal, signal: AbortSignal): Promise<void> => {
+  /**
+   * Stops what this session started, in reverse order; each step tolerates "already gone". Not
+   * graceful when repairing a lost tunnel: the peer can't be told, so don't wait for it.
+   */
+  const tearDown = async (profile: TunnelProfile, current: Session, journal: ResourceJournal, signal: AbortSignal, graceful = true): Promise<void> => {
     for (const route of [...current.routes].reverse()) await removeRoute(runner, journal, route, signal);
     current.routes = [];
     if (current.mssClamped) await removeMssClamp(runner, journal, profile.name, signal);
     current.mssClamped = false;
     if (current.xl2tpd !== undefined) {
-      if (!current.xl2tpd.exited()) await controlPipe(current.paths, `d ${SWAN_CONN}`, signal);
+      if (graceful && !current.xl2tpd.exited()) await controlPipe(current.paths, `d ${SWAN_CONN}`, signal);
       const device = current.interfaceName;
-      if (profile.type === 'l2tp' && device !== undefined) {
+      if (graceful && profile.type === 'l2tp' && device !== undefined) {
         await pollUntil(async () => ((await interfaces(runner, signal, device)).length === 0 ? true : undefined), 15_000, pacing, signal);
       }
       await current.xl2tpd.stop();
       current.xl2tpd = undefined;
     }
     if (current.charon !== undefined) {
-      if (!current.charon.exited()) await swanctl(current.paths, ['--terminate', '--ike', SWAN_CONN, '--timeout', '10'], signal, 20_000);
+      if (graceful && !current.charon.exited()) await swanctl(current.paths, ['--terminate', '--ike', SWAN_CONN, '--timeout', '10'], signal, 20_000);
       await current.charon.stop();
       current.charon = undefined;
     }
@@ -274,6 +283,26 @@ export function createLinuxSwanDriver(options: LinuxSwanOptions): TunnelDriver {
     return { state: 'up', interfaceName: link.name, localAddress: link.local, ...(info === undefined ? {} : { mtu: info.mtu }) };
   };
 
+  /** A fresh private dir, daemons and routes; on failure everything it started is gone again. */
+  const start = async (profile: TunnelProfile, journal: ResourceJournal, signal: AbortSignal): Promise<ConnectOutcome> => {
+    const gatewayRoute = profile.fullTunnel ? await routeGet(runner, profile.gateways[0] ?? '', signal) : undefined;
+    const paths = await prepareDir(profile, journal, l2tpMtu(profile));
+    const current: Session = { paths, routes: [], mssClamped: false, natTraversal: true, ...(gatewayRoute === undefined ? {} : { gatewayRoute }) };
+    session = current;
+    try {
+      const status = await bringUp(profile, current, journal, signal);
+      if (profile.mssClamp === true && current.interfaceName !== undefined) {
+        await addMssClamp(runner, journal, profile.name, current.interfaceName, signal);
+        current.mssClamped = true;
+      }
+      return { broughtUp: true, status };
+    } catch (error) {
+      await tearDown(profile, current, journal, AbortSignal.timeout(60_000)).catch(() => undefined);
+      session = undefined;
+      throw error;
+    }
+  };
+
   /** Split routes through the ppp interface; full tunnel: two /1 routes plus the gateway's host route. */
   const addTunnelRoutes = async (profile: TunnelProfile, current: Session, journal: ResourceJournal, signal: AbortSignal): Promise<void> => {
     const dev = current.interfaceName;
@@ -324,23 +353,24 @@ export function createLinuxSwanDriver(options: LinuxSwanOptions): TunnelDriver {
         log('info', `the ${profile.name} subnet is already routed through ${existing.interfaceName ?? 'a tunnel'}: using that tunnel and leaving it up`);
         return { broughtUp: false, status: existing };
       }
-      const gatewayRoute = profile.fullTunnel ? await routeGet(runner, profile.gateways[0] ?? '', signal) : undefined;
-      const paths = await prepareDir(profile, journal, l2tpMtu(profile));
-      const current: Session = { paths, routes: [], mssClamped: false, natTraversal: true, ...(gatewayRoute === undefined ? {} : { gatewayRoute }) };
-      session = current;
+      // The kill switch goes up first, so no backup packet can ever take the default route.
+      pinned = await pinRoutes(runner, journal, profile, signal, log);
       try {
-        const status = await bringUp(profile, current, journal, signal);
-        if (profile.mssClamp === true && current.interfaceName !== undefined) {
-          await addMssClamp(runner, journal, profile.name, current.interfaceName, signal);
-          current.mssClamped = true;
-        }
-        return { broughtUp: true, status };
+        return await start(profile, journal, signal);
       } catch (error) {
         // A failed connect leaves nothing behind: the session only disconnects what came up.
-        await tearDown(profile, current, journal, AbortSignal.timeout(60_000)).catch(() => undefined);
-        session = undefined;
+        await unpinRoutes(runner, journal, pinned, AbortSignal.timeout(60_000)).catch(() => undefined);
+        pinned = [];
         throw error;
       }
+    },
+
+    async reconnect(profile, signal, journal): Promise<ConnectOutcome> {
+      if (adopted) throw new TunnelError('tunnel.not-ours', `the ${profile.name} tunnel was already up before Backhaul`, 'Reconnect it with the tool that brought it up.');
+      // What is left of the lost tunnel goes (charon may still hold a dead SA); the kill switch stays.
+      if (session !== undefined) await tearDown(profile, session, journal, signal, false);
+      session = undefined;
+      return start(profile, journal, signal);
     },
 
     status(profile, signal): Promise<TunnelStatus> {
@@ -367,14 +397,16 @@ export function createLinuxSwanDriver(options: LinuxSwanOptions): TunnelDriver {
     },
 
     async disconnect(profile, signal, journal): Promise<void> {
-      if (session === undefined) return;
-      await tearDown(profile, session, journal, signal);
+      if (session !== undefined) await tearDown(profile, session, journal, signal);
       session = undefined;
+      // Last: until the tunnel's own routes are gone, the pins keep backup traffic in.
+      await unpinRoutes(runner, journal, pinned, signal);
+      pinned = [];
     },
 
     async cleanUp(leftovers, signal): Promise<void> {
       // Daemons first (they hold the tunnel), then routes and tables, then the directory.
-      const order = ['process', 'route', 'nft-table', 'config-dir'];
+      const order = ['process', 'route', 'nft-table', 'kill-switch', 'config-dir'];
       const sorted = [...leftovers.resources].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
       for (const resource of sorted) await cleanUpCommonResource(runner, resource, signal);
     },

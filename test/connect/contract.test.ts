@@ -15,7 +15,7 @@ import { loadRecording } from '../helpers/recorded.js';
 import { ReplayingCommandRunner, type Expectation } from '../helpers/replaying-runner.js';
 import { describeDriverContract, type ContractCall, type ContractScenario, type DriverHarness } from './contract.js';
 import { FakeWindows } from './windows-fake.js';
-import { cursor, DaemonRunner, fakeFiles, l2tpPsk, l2tpUp, labHost, noDevice, PASSWORD, PSK, rec, routeViaC0, swanctl } from './linux-fakes.js';
+import { cursor, DaemonRunner, fakeFiles, l2tpPsk, l2tpUp, labHost, noDevice, PASSWORD, PSK, rec, routeViaC0, swanctl, unpinSubnet } from './linux-fakes.js';
 
 /** Commands that only read: everything else counts as a change. */
 const LINUX_READS = [
@@ -109,6 +109,7 @@ function swanScript(scenario: ContractScenario, dir: string): Expectation[] {
         { argv: ['sh', '-c', 'printf "%s\\n" "$1" > "$2"', 'sh', 'd backhaul', `${dir}/l2tp-control`], reply: {} },
         { argv: ['ip', '-j', 'addr', 'show', 'dev', 'ppp0'], reply: noDevice('ppp0') },
         { argv: swanctl(dir, '--terminate', '--ike', 'backhaul', '--timeout', '10'), reply: loadRecording('recorded/strongswan/terminate-office.txt') },
+        unpinSubnet,
       ];
     case 'pre-existing':
       return [
@@ -119,7 +120,7 @@ function swanScript(scenario: ContractScenario, dir: string): Expectation[] {
       ];
     case 'crash-cleanup':
       // The daemons' pid files name no live process here, so only the route needs a command.
-      return [...l2tpUp(dir), { argv: ['ip', 'route', 'del', '10.99.0.0/24', 'dev', 'ppp0'], reply: {} }];
+      return [...l2tpUp(dir), { argv: ['ip', 'route', 'del', '10.99.0.0/24', 'dev', 'ppp0'], reply: {} }, unpinSubnet];
   }
 }
 

@@ -139,10 +139,15 @@ export function swanctl(dir: string, ...args: string[]): string[] {
   return ['swanctl', ...args, '--uri', `unix://${dir}/charon.vici`];
 }
 
+/** The kill switch for 10.99.0.0/24: pinned before the tunnel comes up, removed after it is gone. */
+export const pinSubnet: Expectation = { argv: ['ip', 'route', 'replace', 'unreachable', '10.99.0.0/24', 'metric', '65000'], reply: {} };
+export const unpinSubnet: Expectation = { argv: ['ip', 'route', 'del', 'unreachable', '10.99.0.0/24', 'metric', '65000'], reply: {} };
+
 /** linux-swan bringing the L2TP office profile up (recorded strongSwan and ip outputs). */
 export function l2tpUp(dir: string): Expectation[] {
   return [
     { argv: ['ip', '-j', 'route', 'get', '10.99.0.1'], reply: routeViaC0 },
+    pinSubnet,
     { argv: swanctl(dir, '--load-all', '--noprompt', '--file', `${dir}/swanctl/swanctl.conf`), reply: { stdout: "loaded ike secret 'ike-backhaul'\nloaded connection 'backhaul'\nsuccessfully loaded 1 connections, 0 unloaded\n" } },
     { argv: swanctl(dir, '--initiate', '--child', 'backhaul', '--ike', 'backhaul', '--timeout', '45'), reply: loadRecording('recorded/strongswan/initiate-office.txt') },
     { argv: ['sh', '-c', 'printf "%s\\n" "$1" > "$2"', 'sh', 'c backhaul', `${dir}/l2tp-control`], reply: {} },

@@ -7,7 +7,7 @@ import { dfPingArgv } from '../../src/connect/mtu.js';
 import { pppOptions, pppSecret, strongswanConf, swanctlConf, swanPaths, xl2tpdConf } from '../../src/connect/swan-config.js';
 import { loadRecording } from '../helpers/recorded.js';
 import { ReplayingCommandRunner } from '../helpers/replaying-runner.js';
-import { DaemonRunner, ikev2Cert, l2tpPsk, l2tpUp, labHost, noDevice, PASSWORD, PSK, rec, recordingJournal, routeViaC0, swanctl } from './linux-fakes.js';
+import { DaemonRunner, ikev2Cert, l2tpPsk, l2tpUp, labHost, noDevice, PASSWORD, PSK, pinSubnet, rec, recordingJournal, routeViaC0, swanctl, unpinSubnet } from './linux-fakes.js';
 
 const signal = new AbortController().signal;
 
@@ -110,6 +110,7 @@ describe('linux-swan L2TP session', () => {
       { argv: ['sh', '-c', 'printf "%s\\n" "$1" > "$2"', 'sh', 'd backhaul', `${dir}/l2tp-control`], reply: {} },
       { argv: ['ip', '-j', 'addr', 'show', 'dev', 'ppp0'], reply: noDevice('ppp0') },
       { argv: swanctl(dir, '--terminate', '--ike', 'backhaul', '--timeout', '10'), reply: loadRecording('recorded/strongswan/terminate-office.txt') },
+      unpinSubnet,
     ]);
     const runner = new DaemonRunner(replay, (spec) => {
       if (spec.argv[1] === '--load-all') {
@@ -134,6 +135,7 @@ describe('linux-swan L2TP session', () => {
     await swan.disconnect(l2tpPsk, signal, journal);
     expect(existsSync(dir)).toBe(false);
     expect(journal.events).toEqual([
+      'acquire kill-switch unreachable 10.99.0.0/24 metric 65000',
       `acquire config-dir ${dir}`,
       `acquire process ${dir}/run/charon.pid`,
       `acquire process ${dir}/xl2tpd.pid`,
@@ -142,6 +144,7 @@ describe('linux-swan L2TP session', () => {
       `release process ${dir}/xl2tpd.pid`,
       `release process ${dir}/run/charon.pid`,
       `release config-dir ${dir}`,
+      'release kill-switch unreachable 10.99.0.0/24 metric 65000',
     ]);
     replay.assertDone();
   });
@@ -174,9 +177,10 @@ describe('linux-swan L2TP session', () => {
     const dir = swanDir(state, 'office');
     const lines = loadRecording('recorded/linux/ipsec_up_lab-direct.direct-wrong-psk.txt').stdout;
     const replay = new ReplayingCommandRunner([
-      ...l2tpUp(dir).slice(0, 2),
+      ...l2tpUp(dir).slice(0, 3),
       { argv: swanctl(dir, '--initiate', '--child', 'backhaul', '--ike', 'backhaul', '--timeout', '45'), reply: { exitCode: 1, stdout: lines, stderr: 'initiate failed: establishing CHILD_SA \'backhaul\' failed\n' } },
       { argv: swanctl(dir, '--terminate', '--ike', 'backhaul', '--timeout', '10'), reply: { exitCode: 1, stderr: 'terminate failed: no matching SAs to terminate found\n' } },
+      unpinSubnet,
     ]);
     const journal = recordingJournal();
     const swan = createLinuxSwanDriver({ runner: new DaemonRunner(replay), host: labHost, stateDir: state, pacing: { pollMs: 0 }, pppPidDir: pidDir });
@@ -205,6 +209,7 @@ describe('linux-swan IKEv2 over userspace ESP', () => {
     const raw = 'list-sa event {backhaul {uniqueid=1 version=2 state=ESTABLISHED local-host=10.10.1.2 local-port=4500 nat-local=yes nat-any=yes local-vips=[10.88.0.1] child-sas {backhaul-1 {name=backhaul state=INSTALLED mode=TUNNEL protocol=ESP}}}}\n';
     const replay = new ReplayingCommandRunner([
       { argv: ['ip', '-j', 'route', 'get', '10.99.0.1'], reply: routeViaC0 },
+      pinSubnet,
       { argv: swanctl(dir, '--load-all', '--noprompt', '--file', `${dir}/swanctl/swanctl.conf`), reply: {} },
       { argv: swanctl(dir, '--initiate', '--child', 'backhaul', '--ike', 'backhaul', '--timeout', '45'), reply: loadRecording('recorded/strongswan/initiate-office.txt') },
       { argv: swanctl(dir, '--list-sas', '--ike', 'backhaul', '--raw'), reply: { stdout: raw, source: 'swanctl --raw format, strongSwan testing/tests evaltest.dat' } },
