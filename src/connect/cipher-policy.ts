@@ -198,6 +198,34 @@ export const cipherControl: Readonly<Partial<Record<DriverName, Readonly<Record<
       cannotControl: [],
     },
   },
+  windows: {
+    l2tp: {
+      enforces: [
+        'IKE (main mode): the first IKE proposal Windows can express, as Set-VpnConnectionIPsecConfiguration -EncryptionMethod, -IntegrityCheckMethod, -DHGroup',
+        'ESP (quick mode): the first ESP proposal Windows can express, as -CipherTransformConstants and -AuthenticationTransformConstants (both GCMAES<bits> for AES-GCM)',
+        'PFS: -PfsGroup from that ESP proposal\'s DH group, None without one',
+      ],
+      checks: ['the custom IPsec policy on the entry (IPsecCustomPolicy), read back by every ensureProfile and rewritten when it differs'],
+      cannotControl: [
+        'the other proposals: Windows takes one custom policy, not a list; a profile none of whose proposals Windows can express is refused (tunnel.cipher-unsupported), never left to Windows\' defaults',
+        'the algorithms actually negotiated: not read back after connecting (no recorded Windows output to read them from)',
+        'the PPP layer inside the tunnel (MS-CHAPv2, the only PPP method Backhaul offers) — protected only by the IPsec SA',
+      ],
+    },
+    ikev2: {
+      enforces: [
+        'IKE SA: the first IKE proposal Windows can express, as -EncryptionMethod, -IntegrityCheckMethod (the PRF\'s hash for AEAD), -DHGroup',
+        'child SA: the first ESP proposal Windows can express, as -CipherTransformConstants and -AuthenticationTransformConstants',
+        'PFS: -PfsGroup from that ESP proposal\'s DH group, None without one',
+      ],
+      checks: ['the custom IPsec policy on the entry (IPsecCustomPolicy), read back by every ensureProfile and rewritten when it differs'],
+      cannotControl: [
+        'the other proposals: Windows takes one custom policy, not a list; a profile none of whose proposals Windows can express is refused (tunnel.cipher-unsupported)',
+        'the algorithms actually negotiated: not read back after connecting',
+        'the certificate signature algorithms: Windows picks the machine certificate from its store',
+      ],
+    },
+  },
   macos: {
     l2tp: {
       enforces: [],
