@@ -64,6 +64,12 @@ export interface WindowsOptions {
 /** The journal kind of an entry being created: a crash between Add and the last Set leaves a half-made entry. */
 export const ENTRY_RESOURCE = 'windows-vpn-entry';
 
+/**
+ * rasdial's password prompt. Its exact words are unconfirmed (windows.md §9 item 3); it ends in a
+ * colon and waits, whereas the progress line "Verifying username and password..." must not match.
+ */
+export const RASDIAL_PASSWORD_PROMPT = /password[^\n]*:\s*$/i;
+
 /** Windows uses 1400 for its PPP/VPN interfaces (windows.md §7); never raise it, only lower it. */
 const WINDOWS_DEFAULT_MTU = 1400;
 
@@ -212,7 +218,7 @@ export function createWindowsDriver(options: WindowsOptions): TunnelDriver {
         log('info', `the ${profile.name} VPN (${plan.name}) was already connected: using it and leaving it up`);
         return { broughtUp: false, status: before };
       }
-      const answers = plan.password === undefined ? [] : [{ prompt: /password/i, answer: plan.password }];
+      const answers = plan.password === undefined ? [] : [{ prompt: RASDIAL_PASSWORD_PROMPT, answer: plan.password }];
       const dial = await runner.run({
         argv: ['rasdial', plan.name, ...(plan.username === undefined ? [] : [plan.username, '*'])],
         pty: { answers },
@@ -241,6 +247,26 @@ export function createWindowsDriver(options: WindowsOptions): TunnelDriver {
 
     status(profile, signal): Promise<TunnelStatus> {
       return statusOf(profile, windowsEntryName(profile.name), signal);
+    },
+
+    /**
+     * What Windows can tell without tools windows.md has not verified: the entry is connected and
+     * carries every split route (Windows adds an entry's routes when it connects). The session's
+     * TCP connect to the repository right after proves the path through the tunnel.
+     */
+    async verify(profile, _repositoryHost, signal): Promise<void> {
+      const name = windowsEntryName(profile.name);
+      const found = await lookup(profile, name, signal);
+      const state = found === undefined ? 'unknown' : stateOf(found);
+      if (found?.kind !== 'found' || state !== 'up') {
+        throw new TunnelError('verify.interface', `verify (interface): the ${profile.name} tunnel is ${state}`, 'The VPN dropped right after connecting: check the gateway and the credentials.');
+      }
+      const routes = found.entry.routes;
+      const missing = profile.fullTunnel || routes === undefined ? [] : profile.routes.filter((route) => !routes.includes(route));
+      if (missing.length > 0) {
+        throw new TunnelError('verify.routes', `verify (routes): the VPN entry ${name} lacks the split route${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, 'Run the job again: ensureProfile adds them.');
+      }
+      if (routes === undefined && !profile.fullTunnel) log('warn', `Windows did not report the routes of ${name}; the split routes were not checked`);
     },
 
     async disconnect(profile, signal): Promise<void> {

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { TunnelError, type TunnelProfile } from '../../src/connect/driver.js';
-import { createWindowsDriver, ENTRY_RESOURCE, planEntry, stateOf } from '../../src/connect/windows.js';
+import { createWindowsDriver, ENTRY_RESOURCE, planEntry, RASDIAL_PASSWORD_PROMPT, stateOf } from '../../src/connect/windows.js';
 import { diagnoseRas, rasErrorTable } from '../../src/connect/windows-errors.js';
 import { parseNattQuery } from '../../src/connect/windows-natt.js';
 import { parsePsOutput, psLiteral, psScript } from '../../src/connect/windows-ps.js';
@@ -363,5 +363,25 @@ describe('windows parsers are defensive', () => {
       expect(header['kind'], file).toMatch(/^real \(|^synthetic \(shape: /);
       expect(readFileSync(`${dir}${file}`, 'utf8'), file).toMatch(/^# source: /);
     }
+  });
+});
+
+describe('windows verify and the password prompt', () => {
+  it('verify: connected, with every split route on the entry; a missing route is named', async () => {
+    const { fake, driver } = setUp({ entry: officeEntry() });
+    await driver.connect(l2tpPsk, signal, recordingJournal());
+    await driver.verify?.(l2tpPsk, '10.99.0.1', signal, recordingJournal());
+    const entry = fake.entry(NAME);
+    if (entry !== undefined) entry.routes = [];
+    await expect(driver.verify?.(l2tpPsk, '10.99.0.1', signal, recordingJournal())).rejects.toMatchObject({ code: 'verify.routes', message: 'verify (routes): the VPN entry backhaul-office lacks the split route 10.99.0.0/24' });
+    if (entry !== undefined) entry.status = 'Disconnected';
+    await expect(driver.verify?.(l2tpPsk, '10.99.0.1', signal, recordingJournal())).rejects.toMatchObject({ code: 'verify.interface' });
+    finish(fake);
+  });
+
+  it('the password is typed at a prompt ending in a colon, never at the "Verifying username and password..." progress line', () => {
+    expect(RASDIAL_PASSWORD_PROMPT.test('Connecting to backhaul-office...\nVerifying username and password...\n')).toBe(false);
+    // synthetic: the prompt's words are unconfirmed (windows.md §9 item 3)
+    expect(RASDIAL_PASSWORD_PROMPT.test("Enter a password for vpnuser to connect to 'backhaul-office': ")).toBe(true);
   });
 });
