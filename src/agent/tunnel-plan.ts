@@ -23,6 +23,11 @@ export interface TunnelPlanContext {
   readonly stateDir: string;
   /** Session-log lines from the driver (MTU decisions, cipher warnings). */
   readonly log?: DriverLog;
+  /**
+   * How the agent runs: `system` (an OS service, the default) or `user`. Windows keeps a user's VPN
+   * entries in a per-user phone book, which a service can't see, and vice versa.
+   */
+  readonly agentMode?: 'user' | 'system';
   /** What the host has; default: probe it through the runner. */
   readonly probe?: (signal: AbortSignal) => Promise<HostFacts>;
 }
@@ -115,11 +120,16 @@ function buildDriver(ctx: TunnelPlanContext, host: HostFacts, profileName: strin
 }
 
 /**
- * The windows driver: the all-users phone book (the agent runs as a service), and the hash of the
- * PSK it last wrote kept under the state dir, since Windows never shows a PSK back.
+ * The windows driver: the all-users phone book unless the agent runs as a user, and the hash of
+ * the PSK it last wrote kept under the state dir, since Windows never shows a PSK back.
  */
-function windowsDriver(ctx: Pick<TunnelPlanContext, 'runner' | 'stateDir' | 'log'>): TunnelDriver {
-  return createWindowsDriver({ runner: ctx.runner, pskMemory: filePskMemory(join(ctx.stateDir, 'tunnels')), ...(ctx.log === undefined ? {} : { log: ctx.log }) });
+function windowsDriver(ctx: Pick<TunnelPlanContext, 'runner' | 'stateDir' | 'log' | 'agentMode'>): TunnelDriver {
+  return createWindowsDriver({
+    runner: ctx.runner,
+    phoneBook: ctx.agentMode === 'user' ? 'per-user' : 'all-users',
+    pskMemory: filePskMemory(join(ctx.stateDir, 'tunnels')),
+    ...(ctx.log === undefined ? {} : { log: ctx.log }),
+  });
 }
 
 /** The profile's auth with every secret resolved and registered with the redactor. */
@@ -172,7 +182,7 @@ const cleanUpHost: HostFacts = {
  * The driver that removes what a crashed session of `driverName` left (for crash recovery's
  * `driverFor`): its `cleanUp` works from the journaled resources alone.
  */
-export function driverForCleanUp(driverName: string, ctx: Pick<TunnelPlanContext, 'runner' | 'stateDir'>): TunnelDriver | undefined {
+export function driverForCleanUp(driverName: string, ctx: Pick<TunnelPlanContext, 'runner' | 'stateDir' | 'agentMode'>): TunnelDriver | undefined {
   switch (driverName) {
     case 'direct':
       return createDirectDriver();

@@ -39,7 +39,14 @@ describe('the windows driver in the agent', () => {
     }
   });
 
-  it('crash recovery gets a windows driver by name', () => {
-    expect(driverForCleanUp('windows', { runner: new ReplayingCommandRunner([]), stateDir: dir })?.name).toBe('windows');
+  it('crash recovery gets a windows driver by name, in the phone book of the agent\'s mode', async () => {
+    for (const [agentMode, flag] of [['system', ' -AllUserConnection'], ['user', '']] as const) {
+      const runner = new ReplayingCommandRunner([{ argv: ['powershell.exe', '-NoProfile', '-NonInteractive', '-Command', '-'], reply: { stdout: '{"ok":true}\n' } }]);
+      const driver = driverForCleanUp('windows', { runner, stateDir: dir, agentMode });
+      expect(driver?.name).toBe('windows');
+      await driver?.cleanUp?.({ profile: 'office', tunnelUp: false, resources: [{ kind: 'windows-vpn-entry', id: 'backhaul-office' }] }, new AbortController().signal);
+      expect(runner.calls[0]?.stdin).toContain(`Remove-VpnConnection -Name 'backhaul-office'${flag} -Force`);
+      runner.assertDone();
+    }
   });
 });
