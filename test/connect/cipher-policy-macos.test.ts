@@ -1,10 +1,11 @@
 /**
- * One test per row of the macOS cipher-policy table (docs/cipher-policy-macos.md, rows M1–M9):
- * the generated profile, the driver and `cipherControl.macos` say what the row says.
+ * One test per row of the macOS cipher-policy table (docs/cipher-policy.md, section macos, rows
+ * M1–M9): the generated profile, the driver and `cipherControl.macos` say what the row says.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'plist';
 import { describe, expect, it } from 'vitest';
 import { cipherControl } from '../../src/connect/cipher-policy.js';
@@ -24,33 +25,40 @@ function ikev2Keys(profile: TunnelProfile): Dict {
 
 const signal = new AbortController().signal;
 const macos = cipherControl.macos;
+const doc = readFileSync(fileURLToPath(new URL('../../docs/cipher-policy.md', import.meta.url)), 'utf8');
+const tested: string[] = [];
+/** `it` for one row, remembered so the doc check can see every macOS row has one. */
+function row(id: string, title: string, body: () => Promise<void> | void): void {
+  tested.push(id);
+  it(`${id}: ${title}`, body);
+}
 
-describe('macOS cipher-policy table (docs/cipher-policy-macos.md)', () => {
-  it('M1: IKEv2 enforces the IKE SA from the first IKE proposal macOS can express', () => {
+describe('cipher-policy table: macos (docs/cipher-policy.md)', () => {
+  row('M1', 'IKEv2 enforces the IKE SA from the first IKE proposal macOS can express', () => {
     expect(ikev2Keys({ ...ikev2Profile, ikeProposals: ['aes256-sha384-ecp384', 'aes128-sha256-modp2048'] })['IKESecurityAssociationParameters'])
       .toMatchObject({ EncryptionAlgorithm: 'AES-256', IntegrityAlgorithm: 'SHA2-384', DiffieHellmanGroup: 20 });
     expect(macos?.ikev2.enforces.some((line) => line.includes('IKESecurityAssociationParameters'))).toBe(true);
   });
 
-  it('M2: IKEv2 enforces the child SA from the first ESP proposal; an AEAD cipher gets SHA2-256 as its integrity key', () => {
+  row('M2', 'IKEv2 enforces the child SA from the first ESP proposal; an AEAD cipher gets SHA2-256 as its integrity key', () => {
     expect(ikev2Keys({ ...ikev2Profile, espProposals: ['aes128-sha512'] })['ChildSecurityAssociationParameters']).toMatchObject({ EncryptionAlgorithm: 'AES-128', IntegrityAlgorithm: 'SHA2-512' });
     expect(ikev2Keys({ ...ikev2Profile, espProposals: ['chacha20poly1305'] })['ChildSecurityAssociationParameters']).toMatchObject({ EncryptionAlgorithm: 'ChaCha20Poly1305', IntegrityAlgorithm: 'SHA2-256' });
     expect(macos?.ikev2.enforces.some((line) => line.includes('ChildSecurityAssociationParameters'))).toBe(true);
   });
 
-  it('M3: PFS is on exactly when the ESP proposal names a DH group, and the child SA uses it', () => {
+  row('M3', 'PFS is on exactly when the ESP proposal names a DH group, and the child SA uses it', () => {
     expect(ikev2Keys({ ...ikev2Profile, espProposals: ['aes256gcm16-modp3072'] })).toMatchObject({ EnablePFS: 1, ChildSecurityAssociationParameters: { DiffieHellmanGroup: 15 } });
     expect(ikev2Keys({ ...ikev2Profile, espProposals: ['aes256gcm16'] })['EnablePFS']).toBe(0);
     expect(macos?.ikev2.enforces.some((line) => line.startsWith('PFS'))).toBe(true);
   });
 
-  it('M4: SA lifetimes are 240 minutes (IKE) and 60 (child)', () => {
+  row('M4', 'SA lifetimes are 240 minutes (IKE) and 60 (child)', () => {
     const keys = ikev2Keys(ikev2Profile);
     expect(keys['IKESecurityAssociationParameters']).toMatchObject({ LifeTimeInMinutes: 240 });
     expect(keys['ChildSecurityAssociationParameters']).toMatchObject({ LifeTimeInMinutes: 60 });
   });
 
-  it('M5: a proposal macOS cannot express is skipped, and none left is a refusal, not Apple\'s defaults', () => {
+  row('M5', 'a proposal macOS cannot express is skipped, and none left is a refusal, not Apple\'s defaults', () => {
     expect(ikev2Keys({ ...ikev2Profile, ikeProposals: ['aes192-sha256-modp2048', 'aes128-sha256-ecp256'] })['IKESecurityAssociationParameters']).toMatchObject({ EncryptionAlgorithm: 'AES-128', DiffieHellmanGroup: 19 });
     for (const ikeProposals of [['aes192-sha256-modp2048'], ['aes256ctr-sha256-modp2048'], ['camellia256-sha256-modp2048'], ['aes256-sha256-ecp256bp'], ['aes256-sha256-modp2048s256']]) {
       expect(() => generateProfile({ ...ikev2Profile, ikeProposals }, PROFILE_KEY)).toThrow(expect.objectContaining({ code: 'tunnel.macos-cipher-unsupported' }));
@@ -60,7 +68,7 @@ describe('macOS cipher-policy table (docs/cipher-policy-macos.md)', () => {
     }
   });
 
-  it('M6: weak algorithms are refused under strict before anything runs, and written as given under legacy', async () => {
+  row('M6', 'weak algorithms are refused under strict before anything runs, and written as given under legacy', async () => {
     const weak: TunnelProfile = { ...ikev2Profile, ikeProposals: ['3des-sha1-modp1024'], espProposals: ['3des-sha1'] };
     const dir = mkdtempSync(join(tmpdir(), 'bh-macos-policy-'));
     try {
@@ -74,12 +82,12 @@ describe('macOS cipher-policy table (docs/cipher-policy-macos.md)', () => {
     expect(ikev2Keys({ ...weak, cipherPolicy: 'legacy' })['IKESecurityAssociationParameters']).toMatchObject({ EncryptionAlgorithm: '3DES', IntegrityAlgorithm: 'SHA1-96', DiffieHellmanGroup: 2 });
   });
 
-  it('M7: the negotiated algorithms are not checked on macOS, and the table says so', () => {
+  row('M7', 'the negotiated algorithms are not checked on macOS, and the table says so', () => {
     expect(macos?.ikev2.checks).toEqual([]);
     expect(macos?.ikev2.cannotControl.some((line) => line.includes('not read back'))).toBe(true);
   });
 
-  it('M8: L2TP ciphers can\'t be controlled: strict refuses the profile, legacy allows it with a warning', async () => {
+  row('M8', 'L2TP ciphers can\'t be controlled: strict refuses the profile, legacy allows it with a warning', async () => {
     const l2tp = parse(generateProfile(l2tpProfile, PROFILE_KEY).xml) as { PayloadContent: Dict[] };
     const payload = JSON.stringify(l2tp.PayloadContent[0]);
     expect(payload).not.toMatch(/Encryption|Integrity|DiffieHellman|PFS|LifeTime/);
@@ -101,7 +109,11 @@ describe('macOS cipher-policy table (docs/cipher-policy-macos.md)', () => {
     expect(macos?.l2tp.cannotControl[0]).toMatch(/no cipher keys.*strict refuses.*legacy allows/);
   });
 
-  it('M9: the PPP layer inside L2TP is outside the driver\'s reach, and the table says so', () => {
+  row('M9', 'the PPP layer inside L2TP is outside the driver\'s reach, and the table says so', () => {
     expect(macos?.l2tp.cannotControl.some((line) => line.includes('PPP layer'))).toBe(true);
+  });
+
+  it('the doc has exactly the macOS rows tested here', () => {
+    expect([...doc.matchAll(/^\| (M\d+) \|/gm)].map((match) => match[1])).toEqual(tested);
   });
 });
