@@ -200,6 +200,7 @@ export class Agent {
       runner: this.#runner,
       redactor: this.#redactor,
       logger: this.#logger,
+      agentMode: this.options.mode,
       ...(this.options.networkGiveUpMs === undefined ? {} : { networkGiveUpMs: this.options.networkGiveUpMs }),
     };
   }
@@ -228,7 +229,7 @@ export class Agent {
   async #recover(): Promise<void> {
     const unfinished = await readUnfinishedSessions(this.options.paths.stateDir);
     const recovered: SessionRecord[] = [];
-    const cleanUpContext = { runner: this.#runner, stateDir: this.options.paths.stateDir };
+    const cleanUpContext = { runner: this.#runner, stateDir: this.options.paths.stateDir, agentMode: this.options.mode };
     const driverFor = (name: string) => Promise.resolve(driverForCleanUp(name, cleanUpContext));
     for (const session of unfinished) {
       const record = await recoverSession(session, {

@@ -35,6 +35,11 @@ export interface RunContext {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** restic's own retries are survived up to this long before the engine gives up (default 15 min). */
   readonly networkGiveUpMs?: number;
+  /**
+   * How the agent runs: a system service dials VPN entries every user can see (Windows' all-users
+   * phone book), a user agent its own. Absent for `run --foreground`, which runs as the user.
+   */
+  readonly agentMode?: 'user' | 'system';
 }
 
 export { JobError };
@@ -143,7 +148,7 @@ export function planSession(ctx: RunContext, jobName: string, trigger: SessionTr
       ...(job.uploadLimitKiBps === undefined ? {} : { uploadLimitKiBps: job.uploadLimitKiBps }),
     },
     ...supervisionOf(ctx.config, job.profile),
-    tunnel: () => planTunnel({ config: ctx.config, runner: ctx.runner, redactor: ctx.redactor, stateDir: ctx.paths.stateDir }, jobName, job.profile),
+    tunnel: () => planTunnel({ config: ctx.config, runner: ctx.runner, redactor: ctx.redactor, stateDir: ctx.paths.stateDir, agentMode: ctx.agentMode ?? 'user' }, jobName, job.profile),
   };
 }
 
