@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { diagnoseMacos, macosTable, type MacosEvidence } from '../../src/connect/macos-errors.js';
 import { parseNcList, parseNcStatus } from '../../src/connect/macos-scutil.js';
@@ -63,6 +64,19 @@ describe('scutil --nc status', () => {
     expect(parseNcStatus(mac('scutil-nc-status-disconnected-lastcause.txt').stdout)).toMatchObject({ status: 'Disconnected', lastCause: '19' });
     expect(parseNcStatus(mac('scutil-nc-status-invalid.txt').stdout)).toMatchObject({ status: 'Invalid', detail: 'SCError placeholder (not recorded)' });
     expect(parseNcStatus(mac('scutil-nc-status-unknown.txt').stdout)).toMatchObject({ status: 'unknown', firstLine: 'Unknown' });
+  });
+
+  it('property: no text makes the parsers or the error table throw; what is not understood comes back as unknown with the text', () => {
+    const piece = fc.constantFrom('Connected', 'Connecting', 'Disconnected', 'Invalid', 'Unknown', 'Extended Status <dictionary> {', '}', '  IPv4 : <dictionary> {', '    InterfaceName : ppp0', '  Addresses : <array> {', '0 : 1.2.3.4', 'LastCause : 7', ' : ', '\n', '* (Connected) ', '"', '[PPP:L2TP]');
+    const text = fc.oneof(fc.string({ maxLength: 200 }), fc.array(piece, { maxLength: 30 }).map((parts) => parts.join('\n')));
+    fc.assert(fc.property(text, fc.boolean(), (output, timedOut) => {
+      const status = parseNcStatus(output);
+      parseNcList(output);
+      const diagnosis = diagnoseMacos({ kind: 'attempt', status, timedOut, type: 'l2tp' });
+      expect(diagnosis.raw).toContain(status.firstLine);
+      if (status.status === 'unknown') expect(diagnosis.code).toBe('tunnel.macos-unknown');
+      expect(diagnoseMacos({ kind: 'command', verb: 'start', exitCode: 1, output }).raw).toContain(output.trim());
+    }), { numRuns: 300 });
   });
 
   it('never throws on text it does not know', () => {
