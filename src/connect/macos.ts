@@ -215,7 +215,7 @@ export function createMacosDriver(options: MacosOptions): TunnelDriver {
       // PPP may have negotiated less (LCPMTU); never raise it above what the link agreed.
       if (status.lcpMtu === undefined || status.lcpMtu > mtu) {
         const set = await runner.run({ argv: ['ifconfig', device, 'mtu', String(mtu)], okExitCodes: 'any', timeoutMs: 10_000, signal });
-        if (set.exitCode !== 0) throw new TunnelError('tunnel.macos-mtu', `profile ${profile.name}: ifconfig could not set the MTU of ${device} to ${mtu}: ${set.stderr.trim()}`, 'Run the agent as root (its launchd daemon does); set profiles.<name>.mtu if the computed value is refused.');
+        if (set.exitCode !== 0) throw new TunnelError('tunnel.macos-mtu', `profile ${profile.name}: ifconfig could not set the MTU of ${device} to ${mtu}: ${set.stderr.trim()}`, `Run the agent as root (its launchd daemon does); set profiles.${profile.name}.mtu if the computed value is refused.`);
         log('info', `MTU ${mtu} set on ${device} (PPP had negotiated ${status.lcpMtu ?? 'an unknown MTU'})`);
       } else {
         log('info', `MTU ${status.lcpMtu} negotiated by PPP on ${device} kept (computed ${mtu})`);
