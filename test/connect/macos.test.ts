@@ -171,6 +171,20 @@ describe('macos connect', () => {
     runner.assertDone();
   });
 
+  it('an MTU ifconfig refuses fails typed, and the tunnel it brought up is stopped again', async () => {
+    const { runner, driver, journal } = setup([
+      ...up,
+      { argv: ['ifconfig', 'ppp0', 'mtu', '1200'], reply: { exitCode: 1, stderr: 'ifconfig: ioctl (SIOCSIFMTU): Invalid argument\n', source: 'synthetic: BSD ifconfig wording, not recorded on macOS' } },
+      { argv: STOP, reply: mac('scutil-nc-stop-ok.txt') },
+      { argv: STATUS, reply: mac('scutil-nc-status-disconnected.txt') },
+    ]);
+    const error = await rejection(driver.connect({ ...l2tpProfile, mtu: 1200 }, signal, journal));
+    expect(error.code).toBe('tunnel.macos-mtu');
+    expect(error.hint).toContain('profiles.office.mtu');
+    expect(journal.held()).toEqual([]);
+    runner.assertDone();
+  });
+
   it('a VPN the user already connected is used and left alone', async () => {
     const { runner, driver, journal } = setup([{ argv: STATUS, reply: mac('scutil-nc-status-l2tp-connected.txt') }]);
     expect((await driver.connect(l2tpProfile, signal, journal)).broughtUp).toBe(false);
