@@ -186,7 +186,7 @@ export async function runSession(
       const result = await drainRun(
         engine.run({ ...plan.backup, password, scratchDir: scratchEffect.path, onProcessStarted }, engineStop.signal),
         (event) => {
-          if (event.type === 'progress') supervisor?.progress(event.bytesDone, event.filesDone);
+          if (event.type === 'progress') supervisor?.progress(event.bytesDone, event.filesDone, event.bytesTotal);
           onEvent({ type: 'backup', sessionId, event });
         },
       );

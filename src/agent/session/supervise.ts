@@ -19,7 +19,7 @@ import {
 
 export interface Supervision {
   start(): void;
-  progress(bytesDone: number, filesDone: number): void;
+  progress(bytesDone: number, filesDone: number, bytesTotal?: number): void;
   /** Stops supervising; idempotent. `failure` is set when the tunnel loss is why the engine ended. */
   stop(result?: BackupResult): Promise<{ readonly losses: readonly TunnelLossRecord[]; readonly stalls: number; readonly failure?: SessionFailure }>;
 }
@@ -78,7 +78,7 @@ export function supervise(input: SuperviseInput): Supervision {
   let stopped: ReturnType<Supervision['stop']> | undefined;
   return {
     start: () => { supervisor.start(); },
-    progress: (bytesDone, filesDone) => { supervisor.progress(bytesDone, filesDone); },
+    progress: (bytesDone, filesDone, bytesTotal) => { supervisor.progress(bytesDone, filesDone, bytesTotal); },
     stop: (result) => {
       stopped ??= supervisor.stop().then((report) => {
         // Lost for good, or the engine gave up on the network while a repair was still running.

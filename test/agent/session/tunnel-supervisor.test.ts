@@ -63,10 +63,12 @@ function world(script: {
     stopEngine: () => { trace.push('stop-engine'); engineStop.abort(); },
   });
   /** The engine: a progress event per second while the tunnel carries traffic, until `endAt`. */
+  let allRead = false;
   const engine = async (endAt: number): Promise<void> => {
     let bytes = 0;
     let files = 0;
     supervisor.progress(bytes, files);
+    if (allRead) supervisor.progress(1_000, 1, 1_000);
     while (clock.now() - t0 < endAt && !engineStop.signal.aborted) {
       await clock.sleep(1_000, engineStop.signal).catch(() => undefined);
       if (tunnelState() === 'up' && script.frozen?.() !== true) {
@@ -82,7 +84,13 @@ function world(script: {
     const result = await supervisor.stop();
     return { result, endedAt: (clock.now() - t0) / 1000 };
   };
-  return { clock, run: (endAt: number) => clock.run(run(endAt)), trace, infos, seconds: (iso: string) => (Date.parse(iso) - t0) / 1000 };
+  return {
+    clock, trace, infos,
+    run: (endAt: number) => clock.run(run(endAt)),
+    seconds: (iso: string) => (Date.parse(iso) - t0) / 1000,
+    /** The engine says it has read every byte: 1000 of 1000. */
+    progressAllRead: () => { allRead = true; },
+  };
 }
 
 describe('TunnelSupervisor', () => {
@@ -175,6 +183,14 @@ describe('TunnelSupervisor', () => {
     expect(result.losses).toMatchObject([{ cause: 'stall', attempts: 1 }]);
     expect(w.seconds(result.losses[0]?.detectedAt ?? '')).toBe(30);
     expect(w.trace.filter((t) => t === 'reconnecting' || t === 'backing-up')).toEqual(['reconnecting', 'backing-up']);
+  });
+
+  it('an engine that has read everything (restic uploading its last packs) returns to backing-up once the tunnel is re-verified', async () => {
+    const w = world({ tunnel: [[5_000, 'down']], frozen: () => true });
+    w.progressAllRead();
+    const { result } = await w.run(30_000);
+    expect(w.trace).toEqual(['reconnecting', 'step:connecting', 'reconnect@10', 'step:verifying', 'verify', 'step:waiting-for-bytes', 'backing-up']);
+    expect(result.losses[0]?.flowingAt).toBe(result.losses[0]?.verifiedAt);
   });
 
   it('an engine that ends during a repair leaves it unfinished, without stopping the engine', async () => {
