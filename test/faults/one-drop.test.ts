@@ -9,12 +9,12 @@
  * repository subnet leave outside the tunnel (the kill switch).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentEvent, SessionRecord } from '../../src/api/types.js';
 import { startAgent, writeJobConfig, type AgentUnderTest } from '../helpers/agent-process.js';
-import { LAB_ESP, LAB_GATEWAY, LAB_IKE, LAB_REPO_SUBNET, sh, swanHostLab, swanHostLabAvailable } from '../helpers/swan-host-lab.js';
+import { LAB_ESP, LAB_GATEWAY, LAB_IKE, LAB_REPO_HOST, LAB_REPO_SUBNET, sh, swanHostLab, swanHostLabAvailable, waitFor } from '../helpers/swan-host-lab.js';
 
 const TAG = 'bh7';
 const lab = swanHostLab(TAG);
@@ -87,6 +87,7 @@ describe.skipIf(!swanHostLabAvailable)(`one tunnel drop during a real restic bac
     let dropped = false;
     let leakBeforeDrop = Number.NaN;
     let leakAfterRepair = Number.NaN;
+    let routeDuringOutage = '';
     const live: string[] = [];
     let acting = Promise.resolve();
     await running.client.events((event: AgentEvent) => {
@@ -100,6 +101,9 @@ describe.skipIf(!swanHostLabAvailable)(`one tunnel drop during a real restic bac
           // table-220 route vanish under the running restic.
           const pid = Number(readFileSync(charonPidFile, 'utf8').trim());
           process.kill(pid, 'SIGTERM');
+          await waitFor('the client charon to exit', () => !existsSync(`/proc/${pid}`), 100);
+          // Its routes are gone now: the pin must be what 10.99.0.1 resolves to, not the WAN.
+          routeDuringOutage = await sh(`ip -n ${ns.client} route get ${LAB_REPO_HOST} 2>&1 || true`);
         }
         if (event.type === 'session' && event.session.state === 'backing-up' && live.includes('reconnecting') && Number.isNaN(leakAfterRepair)) {
           leakAfterRepair = await leakedPackets();
@@ -127,7 +131,10 @@ describe.skipIf(!swanHostLabAvailable)(`one tunnel drop during a real restic bac
     // Nothing re-uploaded: restic added about the data set once (16 MiB, + pack overhead).
     expect(record?.summary?.bytesAdded).toBeLessThan(16 * 1024 * 1024 * 1.05);
 
-    // The kill switch: no clear packet to the repository subnet during the outage (nor before).
+    // The kill switch: while charon was gone the subnet was unreachable (or already repaired:
+    // ipsec0), never routed out of the WAN; no clear packet left during the outage (nor before).
+    expect(routeDuringOutage).toMatch(/No route to host|unreachable|dev ipsec0/);
+    expect(routeDuringOutage).not.toContain(`dev ${TAG}c0`);
     expect(leakBeforeDrop).toBe(0);
     expect(leakAfterRepair).toBe(0);
     expect(await leakedPackets()).toBe(0);
