@@ -3,6 +3,7 @@ import type { BackupEngine, BackupEvent, BackupRequest, BackupResult } from '../
 import type { ConnectOutcome, TunnelDriver, TunnelProfile, TunnelState } from '../../../src/connect/driver.js';
 import type { SessionRecord } from '../../../src/agent/session/history.js';
 import type { Journal, JournalEntry } from '../../../src/agent/session/journal.js';
+import { SessionCancel } from '../../../src/agent/session/states.js';
 import { runSession, type SessionEvent, type SessionPlan, type SessionPorts } from '../../../src/agent/session/session.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
@@ -63,7 +64,7 @@ function patientEngine(clock: FakeClock, driver: FlakyDriver, bytesToSend: numbe
   };
 }
 
-function setup(options: { drops: readonly number[]; repairable?: boolean; bytes?: number; deadlineMs?: number; maxAttempts?: number }) {
+function setup(options: { drops: readonly number[]; repairable?: boolean; bytes?: number; deadlineMs?: number; maxAttempts?: number; onEvent?: (event: SessionEvent, session: AbortController) => void }) {
   const clock = new FakeClock();
   const driver = new FlakyDriver(clock);
   driver.repairable = options.repairable ?? true;
@@ -92,7 +93,8 @@ function setup(options: { drops: readonly number[]; repairable?: boolean; bytes?
     tunnel: () => Promise.resolve({ driver, profile }),
   };
   const events: SessionEvent[] = [];
-  const run = () => clock.run(runSession(plan, ports, new AbortController().signal, (e) => events.push(e)));
+  const controller = new AbortController();
+  const run = () => clock.run(runSession(plan, ports, controller.signal, (e) => { events.push(e); options.onEvent?.(e, controller); }));
   return { clock, driver, entries, history, events, run };
 }
 
@@ -144,5 +146,17 @@ describe('runSession with a tunnel that drops', () => {
     expect(record.tunnelLosses).toMatchObject([{ gaveUp: 'deadline' }]);
     // Detected at the 15 s poll, given up at 35 s: the engine stops right there (the attempt in flight is abandoned).
     expect((clock.now() - start) / 1000).toBe(35);
+  });
+
+  it('cancelled by the user while reconnecting: the engine and the repair stop, the session is cancelled', async () => {
+    const { driver, run } = setup({
+      drops: [12], repairable: false, bytes: 10_000_000, maxAttempts: 100,
+      onEvent: (e, session) => { if (e.type === 'reconnecting' && e.attempt === 2) session.abort(new SessionCancel('user')); },
+    });
+    const record = await run();
+    expect(states(record)).toEqual(['preflight', 'connecting', 'verifying', 'backing-up', 'reconnecting', 'tearing-down', 'cancelled']);
+    expect(record.cancelledBy).toBe('user');
+    expect(record.failure).toBeUndefined();
+    expect(driver.calls.at(-1)).toBe('disconnect');
   });
 });
