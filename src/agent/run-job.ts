@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackupEngine } from '../backup/engine.js';
@@ -152,6 +152,22 @@ export function planSession(ctx: RunContext, jobName: string, trigger: SessionTr
   };
 }
 
+/** One empty file per job under `<state>/stale-locks/`: its next session runs `restic unlock`. */
+function staleLockMarks(stateDir: string): NonNullable<SessionPorts['staleLocks']> {
+  const mark = (job: string) => join(stateDir, 'stale-locks', job);
+  return {
+    pending: async (job) => (await stat(mark(job)).then(() => true, () => false)),
+    set: async (job, pending) => {
+      if (!pending) {
+        await rm(mark(job), { force: true });
+        return;
+      }
+      await mkdir(dirname(mark(job)), { recursive: true, mode: 0o700 });
+      await writeFile(mark(job), '', { mode: 0o600 });
+    },
+  };
+}
+
 /** The tunnel supervisor's settings from the job's profile (none for `direct`: nothing to keep up). */
 function supervisionOf(config: Config, profileName: string): Pick<SessionPlan, 'supervision'> {
   const profile = config.profiles[profileName];
@@ -190,6 +206,7 @@ export function sessionPorts(ctx: RunContext, jobName: string, options: { engine
     removeDir: (path) => rm(path, { recursive: true, force: true }),
     saveHistory: (record) => appendHistory(ctx.paths.stateDir, record),
     log: (level, message, fields) => { ctx.logger.child({ job: jobName }).log(level, message, fields); },
+    staleLocks: staleLockMarks(ctx.paths.stateDir),
   };
 }
 

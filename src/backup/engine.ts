@@ -126,6 +126,12 @@ export interface BackupEngine {
   readonly name: 'restic' | 'rsync';
   /** Runs one backup. Yields progress; returns the result. Aborting the signal cancels the run. */
   run(request: BackupRequest, signal: AbortSignal): AsyncGenerator<BackupEvent, BackupResult, void>;
+  /**
+   * Removes the stale locks a run stopped while the repository was unreachable left behind (restic:
+   * `restic unlock`, which only removes locks of dead processes on this host, or older than 30 min).
+   * True when it worked. Optional: rsync takes no locks.
+   */
+  removeStaleLocks?(request: Pick<BackupRequest, 'repository' | 'password' | 'scratchDir'>, signal: AbortSignal): Promise<boolean>;
 }
 
 export type BackupLogLevel = 'debug' | 'info' | 'warn';

@@ -450,7 +450,8 @@ export function createResticEngine(options: ResticEngineOptions): ResticEngine {
     }
   }
 
-  return { name: 'restic', run, init, snapshots, unlock, ls, restore };
+  const removeStaleLocks = async (request: ResticRepoRequest, signal: AbortSignal): Promise<boolean> => (await unlock(request, signal)).ok;
+  return { name: 'restic', run, init, snapshots, unlock, ls, restore, removeStaleLocks };
 }
 
 /** A command that exited 0 but printed nothing we could read. */

@@ -47,6 +47,11 @@ export interface SessionPorts {
   /** The supervisor's timers and jitter; real timers and Math.random by default. */
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
   random?(): number;
+  /**
+   * Remembers that a run stopped while the repository was unreachable left a stale lock, so the
+   * job's next session removes it once it has a good connection (restic can't while the tunnel is down).
+   */
+  readonly staleLocks?: { pending(job: string): Promise<boolean>; set(job: string, pending: boolean): Promise<void> };
   /** Session log lines (the supervisor's decisions). */
   log?(level: 'info' | 'warn', message: string, fields?: Readonly<Record<string, unknown>>): void;
 }
@@ -114,12 +119,14 @@ export async function runSession(
   let scratchEffect: (SessionEffect & { effect: 'scratch-dir' }) | undefined;
   let outcome: Outcome;
   let tunnelReport: { readonly losses: SessionRecord['tunnelLosses']; readonly stalls: number } | undefined;
+  let usedEngine: BackupEngine | undefined;
   try {
     await enter('preflight');
     tunnel = await plan.tunnel(signal);
     const { driver, profile } = tunnel;
     const password = await ports.resolvePassword(signal);
     const engine = await ports.prepareEngine(signal);
+    usedEngine = engine;
     signal.throwIfAborted();
 
     await enter('connecting');
@@ -152,6 +159,12 @@ export async function runSession(
     scratchEffect = { effect: 'scratch-dir', path: ports.scratchDirFor(sessionId) };
     await recordEffect(scratchEffect);
     await ports.makePrivateDir(scratchEffect.path);
+    // Verified just now: a good connection, so the lock a lost run left can go.
+    if (engine.removeStaleLocks !== undefined && (await ports.staleLocks?.pending(plan.job)) === true) {
+      const removed = await engine.removeStaleLocks({ repository: plan.backup.repository, password, scratchDir: scratchEffect.path }, signal);
+      ports.log?.(removed ? 'info' : 'warn', removed ? 'removed the stale lock the last (lost) run left' : 'could not remove the stale lock the last run left; will try again next run');
+      if (removed) await ports.staleLocks?.set(plan.job, false);
+    }
     // Each process the engine starts is journaled as soon as it exists, and marked done when the
     // engine returns (it has exited by then): a crashed agent's recovery stops what was left.
     const processes: SessionEffect[] = [];
@@ -202,6 +215,11 @@ export async function runSession(
     }
   } catch (error) {
     outcome = signal.aborted ? { kind: 'cancelled' } : { kind: 'failed', failure: toSessionFailure(error) };
+  }
+
+  // restic stopped with the repository unreachable could not remove its lock (host-lab.md §c).
+  if (outcome.kind === 'failed' && outcome.failure.code === 'tunnel.lost' && usedEngine?.removeStaleLocks !== undefined) {
+    await ports.staleLocks?.set(plan.job, true).catch((error: unknown) => { notes.push(toSessionFailure(error)); });
   }
 
   // Teardown: always, and only what this session did. Failures here are noted, never thrown.

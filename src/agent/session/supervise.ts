@@ -103,7 +103,7 @@ export function tunnelLost(profile: TunnelProfile, settings: SupervisorSettings,
     hint:
       `Check this machine's network and that the VPN gateway (${profile.gateways.join(', ')}) is up, then run the job again. ` +
       `A longer outage can be ridden out with a larger profiles.${profile.name}.reconnectDeadlineSeconds. ` +
-      'restic may have left a stale lock of this host in the repository: "restic unlock" removes it.',
+      'restic may have left a stale lock of this host in the repository: the job\'s next run removes it once connected.',
   };
 }
 

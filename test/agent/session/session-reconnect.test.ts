@@ -42,9 +42,10 @@ const progress = (bytesDone: number, elapsedSeconds: number): BackupEvent => ({
  * restic as the lab saw it: a status line per second, bytes frozen while the tunnel is down, carrying
  * on when it returns; SIGINT (the abort) ends it as cancelled.
  */
-function patientEngine(clock: FakeClock, driver: FlakyDriver, bytesToSend: number, dropAt: readonly number[]): BackupEngine {
+function patientEngine(clock: FakeClock, driver: FlakyDriver, bytesToSend: number, dropAt: readonly number[], unlocks: string[] = []): BackupEngine {
   return {
     name: 'restic',
+    removeStaleLocks: (request) => { unlocks.push(request.repository); return Promise.resolve(true); },
     async *run(_request: BackupRequest, signal: AbortSignal): AsyncGenerator<BackupEvent, BackupResult, void> {
       let bytes = 0;
       let second = 0;
@@ -64,7 +65,9 @@ function patientEngine(clock: FakeClock, driver: FlakyDriver, bytesToSend: numbe
   };
 }
 
-function setup(options: { drops: readonly number[]; repairable?: boolean; bytes?: number; deadlineMs?: number; maxAttempts?: number; onEvent?: (event: SessionEvent, session: AbortController) => void }) {
+function setup(options: { drops: readonly number[]; repairable?: boolean; bytes?: number; deadlineMs?: number; maxAttempts?: number; onEvent?: (event: SessionEvent, session: AbortController) => void; staleLocks?: Set<string> }) {
+  const staleLocks = options.staleLocks ?? new Set<string>();
+  const unlocks: string[] = [];
   const clock = new FakeClock();
   const driver = new FlakyDriver(clock);
   driver.repairable = options.repairable ?? true;
@@ -76,7 +79,11 @@ function setup(options: { drops: readonly number[]; repairable?: boolean; bytes?
     newSessionId: () => 'sess-r',
     openJournal: () => Promise.resolve(journal),
     resolvePassword: () => Promise.resolve('pw'),
-    prepareEngine: () => Promise.resolve(patientEngine(clock, driver, options.bytes ?? 60_000, options.drops)),
+    prepareEngine: () => Promise.resolve(patientEngine(clock, driver, options.bytes ?? 60_000, options.drops, unlocks)),
+    staleLocks: {
+      pending: (job) => Promise.resolve(staleLocks.has(job)),
+      set: (job, pending) => { if (pending) staleLocks.add(job); else staleLocks.delete(job); return Promise.resolve(); },
+    },
     checkReachable: () => (driver.state === 'up' ? Promise.resolve() : Promise.reject(new Error('unreachable'))),
     scratchDirFor: (id) => `/tmp/never/${id}`,
     makePrivateDir: () => Promise.resolve(),
@@ -95,7 +102,7 @@ function setup(options: { drops: readonly number[]; repairable?: boolean; bytes?
   const events: SessionEvent[] = [];
   const controller = new AbortController();
   const run = () => clock.run(runSession(plan, ports, controller.signal, (e) => { events.push(e); options.onEvent?.(e, controller); }));
-  return { clock, driver, entries, history, events, run };
+  return { clock, driver, entries, history, events, run, staleLocks, unlocks };
 }
 
 const states = (record: SessionRecord) => record.states.map((s) => s.state);
@@ -158,5 +165,21 @@ describe('runSession with a tunnel that drops', () => {
     expect(record.cancelledBy).toBe('user');
     expect(record.failure).toBeUndefined();
     expect(driver.calls.at(-1)).toBe('disconnect');
+  });
+
+  it('after tunnel.lost the next session removes the stale lock once it is connected, and only then', async () => {
+    const lost = setup({ drops: [12], repairable: false, bytes: 10_000_000 });
+    expect((await lost.run()).failure?.code).toBe('tunnel.lost');
+    expect(lost.unlocks).toEqual([]);
+    expect([...lost.staleLocks]).toEqual(['nightly']);
+
+    const next = setup({ drops: [], staleLocks: lost.staleLocks });
+    expect((await next.run()).result).toBe('success');
+    expect(next.unlocks).toEqual(['rest:http://10.99.0.1:8000/office']);
+    expect([...next.staleLocks]).toEqual([]);
+
+    const after = setup({ drops: [], staleLocks: next.staleLocks });
+    await after.run();
+    expect(after.unlocks).toEqual([]);
   });
 });
