@@ -33,6 +33,7 @@ import {
   type TunnelStatus,
 } from './driver.js';
 import { compareVersions, nodeHostFiles, type HostFacts, type HostFiles } from './host-probe.js';
+import { pinRoutes, unpinRoutes } from './kill-switch.js';
 import {
   addMssClamp,
   cleanUpCommonResource,
@@ -220,6 +221,8 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
   const files = options.files ?? nodeHostFiles;
   const log = options.log ?? (() => undefined);
   let active: ActiveTunnel | undefined;
+  /** The kill switch (kill-switch.ts): NetworkManager's VPN routes (metric 50, or table 220) win while it is up. */
+  let pinned: DriverResource[] = [];
 
   const nmcli = (argv: readonly string[], signal: AbortSignal, extra: { timeoutMs?: number; pipes?: string[]; stdin?: string } = {}) =>
     runner.run({ argv: ['nmcli', ...argv], okExitCodes: 'any', timeoutMs: extra.timeoutMs ?? 30_000, signal, ...(extra.pipes === undefined ? {} : { pipes: extra.pipes }), ...(extra.stdin === undefined ? {} : { stdin: extra.stdin }) });
@@ -345,6 +348,59 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
     return statusOf(active?.connection ?? nmConnectionName(profile.name), signal);
   };
 
+  /** `nmcli connection up` with the secrets on a pipe (or the PSK stored for the session), then the MSS clamp. */
+  const bringUp = async (profile: TunnelProfile, fields: Map<string, string> | undefined, journal: ResourceJournal, signal: AbortSignal): Promise<ConnectOutcome> => {
+    const name = nmConnectionName(profile.name);
+    const auth = profile.auth;
+    const pipes: string[] = [];
+    let pskStored = false;
+    if (profile.type === 'l2tp' && auth !== undefined) {
+      let secrets = auth.password === undefined ? '' : passwdLine('password', auth.password);
+      if (auth.method === 'psk' && host.nmL2tpAuthDialog) secrets += passwdLine('ipsec-psk', auth.psk);
+      if (auth.method === 'psk' && !host.nmL2tpAuthDialog) {
+        await storePsk(profile, auth.psk, journal, signal);
+        pskStored = true;
+      }
+      if (secrets !== '') pipes.push(secrets);
+    }
+    const uuid = fields?.get('connection.uuid');
+    const attempts = options.connectAttempts ?? 6;
+    for (let attempt = 1; ; attempt++) {
+      const cursor = await journalCursor(runner, signal);
+      const up = await nmcli(['-w', '90', 'connection', 'up', 'id', name, ...(pipes.length > 0 ? ['passwd-file', '/dev/fd/3'] : [])], signal, {
+        timeoutMs: 120_000,
+        ...(pipes.length > 0 ? { pipes } : {}),
+      });
+      signal.throwIfAborted();
+      if (up.exitCode === 0) break;
+      const reason = nmcliReason(up.stderr);
+      const evidence: Evidence = {
+        ...(up.exitCode === null ? {} : { nmcliExit: up.exitCode }),
+        ...(reason === undefined ? {} : { nmReason: reason }),
+        logLines: await journalSince(runner, cursor, JOURNAL_IDS, signal),
+      };
+      const diagnosis = await sharpen(diagnose(evidence), evidence, cursor, signal);
+      await settle(profile, uuid, signal);
+      if (diagnosis.code === 'tunnel.nm-plugin-timeout' && attempt < attempts) {
+        log('warn', `NetworkManager's VPN plugin timed out (attempt ${attempt} of ${attempts}); trying again`);
+        continue;
+      }
+      if (pskStored) await forgetPsk(name, AbortSignal.timeout(30_000)).then(() => journal.release({ kind: 'nm-secret', id: name }));
+      throw diagnosisError(profile.name, diagnosis);
+    }
+    const status = await pollUntil(async () => {
+      const current = await statusOf(name, signal);
+      return current.state === 'up' && (profile.type !== 'l2tp' || current.interfaceName !== undefined) ? current : undefined;
+    }, 20_000, pacing, signal) ?? await statusOf(name, signal);
+    let mssClamped = false;
+    if (profile.mssClamp === true && status.interfaceName !== undefined) {
+      await addMssClamp(runner, journal, profile.name, status.interfaceName, signal);
+      mssClamped = true;
+    }
+    active = { connection: name, owned: true, pskStored, mssClamped };
+    return { broughtUp: true, status };
+  };
+
   return {
     name: 'linux-nm',
 
@@ -412,54 +468,15 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
         log('info', `the ${profile.name} tunnel was already up${existing.connection === undefined ? '' : ` (${existing.connection})`}: using it and leaving it up`);
         return { broughtUp: false, status };
       }
-      const auth = profile.auth;
-      const pipes: string[] = [];
-      let pskStored = false;
-      if (profile.type === 'l2tp' && auth !== undefined) {
-        let secrets = auth.password === undefined ? '' : passwdLine('password', auth.password);
-        if (auth.method === 'psk' && host.nmL2tpAuthDialog) secrets += passwdLine('ipsec-psk', auth.psk);
-        if (auth.method === 'psk' && !host.nmL2tpAuthDialog) {
-          await storePsk(profile, auth.psk, journal, signal);
-          pskStored = true;
-        }
-        if (secrets !== '') pipes.push(secrets);
+      pinned = await pinRoutes(runner, journal, profile, signal, log);
+      try {
+        return await bringUp(profile, fields, journal, signal);
+      } catch (error) {
+        // A failed connect leaves nothing behind, the pins included.
+        await unpinRoutes(runner, journal, pinned, AbortSignal.timeout(30_000)).catch(() => undefined);
+        pinned = [];
+        throw error;
       }
-      const uuid = fields?.get('connection.uuid');
-      const attempts = options.connectAttempts ?? 6;
-      for (let attempt = 1; ; attempt++) {
-        const cursor = await journalCursor(runner, signal);
-        const up = await nmcli(['-w', '90', 'connection', 'up', 'id', name, ...(pipes.length > 0 ? ['passwd-file', '/dev/fd/3'] : [])], signal, {
-          timeoutMs: 120_000,
-          ...(pipes.length > 0 ? { pipes } : {}),
-        });
-        signal.throwIfAborted();
-        if (up.exitCode === 0) break;
-        const reason = nmcliReason(up.stderr);
-        const evidence: Evidence = {
-          ...(up.exitCode === null ? {} : { nmcliExit: up.exitCode }),
-          ...(reason === undefined ? {} : { nmReason: reason }),
-          logLines: await journalSince(runner, cursor, JOURNAL_IDS, signal),
-        };
-        const diagnosis = await sharpen(diagnose(evidence), evidence, cursor, signal);
-        await settle(profile, uuid, signal);
-        if (diagnosis.code === 'tunnel.nm-plugin-timeout' && attempt < attempts) {
-          log('warn', `NetworkManager's VPN plugin timed out (attempt ${attempt} of ${attempts}); trying again`);
-          continue;
-        }
-        if (pskStored) await forgetPsk(name, AbortSignal.timeout(30_000)).then(() => journal.release({ kind: 'nm-secret', id: name }));
-        throw diagnosisError(profile.name, diagnosis);
-      }
-      const status = await pollUntil(async () => {
-        const current = await statusOf(name, signal);
-        return current.state === 'up' && (profile.type !== 'l2tp' || current.interfaceName !== undefined) ? current : undefined;
-      }, 20_000, pacing, signal) ?? await statusOf(name, signal);
-      let mssClamped = false;
-      if (profile.mssClamp === true && status.interfaceName !== undefined) {
-        await addMssClamp(runner, journal, profile.name, status.interfaceName, signal);
-        mssClamped = true;
-      }
-      active = { connection: name, owned: true, pskStored, mssClamped };
-      return { broughtUp: true, status };
     },
 
     status: currentStatus,
@@ -494,6 +511,9 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
         await journal.release({ kind: 'nm-secret', id: name });
       }
       active = undefined;
+      // Last: the VPN's routes are gone now, and with them any need for the pins.
+      await unpinRoutes(runner, journal, pinned, signal);
+      pinned = [];
     },
 
     async cleanUp(leftovers, signal): Promise<void> {

@@ -15,7 +15,7 @@ import { loadRecording } from '../helpers/recorded.js';
 import { ReplayingCommandRunner, type Expectation } from '../helpers/replaying-runner.js';
 import { describeDriverContract, type ContractCall, type ContractScenario, type DriverHarness } from './contract.js';
 import { FakeWindows } from './windows-fake.js';
-import { cursor, DaemonRunner, fakeFiles, l2tpPsk, l2tpUp, labHost, noDevice, PASSWORD, PSK, rec, routeViaC0, swanctl, unpinSubnet } from './linux-fakes.js';
+import { cursor, DaemonRunner, fakeFiles, l2tpPsk, l2tpUp, labHost, noDevice, PASSWORD, pinSubnet, PSK, rec, routeViaC0, swanctl, unpinSubnet } from './linux-fakes.js';
 
 /** Commands that only read: everything else counts as a change. */
 const LINUX_READS = [
@@ -48,6 +48,7 @@ const ppp0 = rec('ip_-j_addr_show_dev_ppp0.txt');
 const nmUp: Expectation[] = [
   { argv: SHOW, reply: inactive },
   { argv: ['ip', '-j', 'route', 'get', '10.99.0.1'], reply: routeViaC0 },
+  pinSubnet,
   { argv: ['journalctl', '-n', '0', '--show-cursor', '--no-pager'], reply: cursor },
   { argv: ['nmcli', '-w', '90', 'connection', 'up', 'id', NM, 'passwd-file', '/dev/fd/3'], reply: rec('nm-secrets-up.fd.auth-dialog.txt') },
   { argv: SHOW, reply: active },
@@ -70,6 +71,7 @@ const nmScripts: Record<ContractScenario, Expectation[]> = {
     { argv: SHOW, reply: active }, { argv: ADDR, reply: ppp0 },
     { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NM], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.success.txt') },
     { argv: ['ip', '-j', 'addr', 'show', 'dev', 'ppp0'], reply: noDevice('ppp0') },
+    unpinSubnet,
     { argv: SHOW, reply: inactive },
   ],
   'pre-existing': [
@@ -79,6 +81,7 @@ const nmScripts: Record<ContractScenario, Expectation[]> = {
   ],
   'crash-cleanup': [
     ...nmUp,
+    unpinSubnet,
     { argv: ['nmcli', '-w', '30', 'connection', 'down', 'id', NM], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.success.txt') },
   ],
 };

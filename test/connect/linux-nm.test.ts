@@ -12,7 +12,7 @@ import {
 } from '../../src/connect/linux-nm.js';
 import { dfPingArgv } from '../../src/connect/mtu.js';
 import { ReplayingCommandRunner, type Expectation } from '../helpers/replaying-runner.js';
-import { cursor, fakeFiles, ikev2Cert, journalCat, l2tpPsk, labHost, noDevice, PASSWORD, PSK, rec, recordingJournal, routeViaC0 } from './linux-fakes.js';
+import { cursor, fakeFiles, ikev2Cert, journalCat, l2tpPsk, labHost, noDevice, PASSWORD, pinSubnet, PSK, rec, recordingJournal, routeViaC0, unpinSubnet } from './linux-fakes.js';
 
 const signal = new AbortController().signal;
 const pacing = { pollMs: 0 };
@@ -139,6 +139,7 @@ function upToActive(): Expectation[] {
   return [
     { argv: SHOW, reply: rec('nmcli_-t_connection_show_cloud-l2tp.inactive.txt') },
     { argv: ['ip', '-j', 'route', 'get', '10.99.0.1'], reply: routeViaC0 },
+    pinSubnet,
     { argv: CURSOR, reply: cursor },
     { argv: UP, reply: rec('nm-secrets-up.fd.auth-dialog.txt') },
     { argv: SHOW, reply: rec('nmcli_-t_connection_show_cloud-l2tp.txt') },
@@ -151,7 +152,7 @@ describe('linux-nm connect', () => {
     const runner = new ReplayingCommandRunner(upToActive());
     const outcome = await driver(runner).connect(l2tpPsk, signal, recordingJournal());
     expect(outcome).toEqual({ broughtUp: true, status: { state: 'up', localAddress: '192.168.42.10', interfaceName: 'ppp0', mtu: 1200 } });
-    const up = runner.calls[3];
+    const up = runner.calls[4];
     expect(up?.pipes).toEqual([`vpn.secrets.password:${PASSWORD}\nvpn.secrets.ipsec-psk:${PSK}\n`]);
     for (const call of runner.calls) expect(call.argv.join(' ')).not.toMatch(/CANARY/);
     runner.assertDone();
@@ -159,17 +160,17 @@ describe('linux-nm connect', () => {
 
   it('without the auth dialog: the PSK goes to NetworkManager through nmcli edit on stdin, the password on the pipe', async () => {
     const expectations = upToActive();
-    expectations.splice(2, 0, { argv: ['nmcli', 'connection', 'edit', 'id', NAME], reply: { stdout: 'nmcli> save persistent\n' } });
+    expectations.splice(3, 0, { argv: ['nmcli', 'connection', 'edit', 'id', NAME], reply: { stdout: 'nmcli> save persistent\n' } });
     const runner = new ReplayingCommandRunner(expectations);
     const journal = recordingJournal();
     await driver(runner, fakeFiles(), { ...labHost, nmL2tpAuthDialog: false }).connect(l2tpPsk, signal, journal);
-    expect(runner.calls[2]?.stdin).toBe(`set vpn.secrets ipsec-psk=${PSK}\nsave persistent\nquit\n`);
+    expect(runner.calls[3]?.stdin).toBe(`set vpn.secrets ipsec-psk=${PSK}\nsave persistent\nquit\n`);
     // nmcli's editor writes its history (the PSK) under HOME: a throw-away one, gone afterwards
-    const home = runner.calls[2]?.env?.['HOME'] ?? '';
+    const home = runner.calls[3]?.env?.['HOME'] ?? '';
     expect(home).toMatch(/backhaul-nmcli-/);
     expect(existsSync(home)).toBe(false);
-    expect(runner.calls[4]?.pipes).toEqual([`vpn.secrets.password:${PASSWORD}\n`]);
-    expect(journal.events).toEqual([`acquire nm-secret ${NAME}`]);
+    expect(runner.calls[5]?.pipes).toEqual([`vpn.secrets.password:${PASSWORD}\n`]);
+    expect(journal.events).toEqual(['acquire kill-switch unreachable 10.99.0.0/24 metric 65000', `acquire nm-secret ${NAME}`]);
     runner.assertDone();
   });
 
@@ -193,7 +194,7 @@ describe('linux-nm connect', () => {
       '/etc/ipsec.d/ipsec.nm-l2tp.secrets': ': PSK 0s…',
     });
     const runner = new ReplayingCommandRunner([
-      ...upToActive().slice(0, 3),
+      ...upToActive().slice(0, 4),
       { argv: UP, reply: rec('nmcli_-w_60_connection_up_cloud-l2tp.wrong-psk.txt') },
       { argv: JOURNAL, reply: journalCat('journalctl_NetworkManager_charon_pppd.wrong-psk.txt') },
       { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.not-active.txt') },
@@ -203,6 +204,7 @@ describe('linux-nm connect', () => {
       activeNoVpn,
       // the plugin gave up and left its run dir and the PSK file (seen in the lab): removed
       { argv: ['rm', '-rf', '--', `/run/nm-l2tp-${UUID}`, '/etc/ipsec.d/ipsec.nm-l2tp.secrets'], reply: {} },
+      unpinSubnet,
     ]);
     const stop = runner.run.bind(runner);
     runner.run = async (spec) => {
@@ -223,12 +225,13 @@ describe('linux-nm connect', () => {
 
   it('wrong password: pppd\'s CHAP failure', async () => {
     const runner = new ReplayingCommandRunner([
-      ...upToActive().slice(0, 3),
+      ...upToActive().slice(0, 4),
       { argv: UP, reply: rec('nmcli_-w_60_connection_up_cloud-l2tp.wrong-password.txt') },
       { argv: JOURNAL, reply: journalCat('journalctl_NetworkManager_charon_pppd.wrong-password.txt') },
       { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.not-active.txt') },
       pluginGone,
       activeNoVpn,
+      unpinSubnet,
     ]);
     await expect(driver(runner).connect(l2tpPsk, signal, recordingJournal())).rejects.toMatchObject({
       code: 'tunnel.wrong-password',
@@ -241,7 +244,7 @@ describe('linux-nm connect', () => {
   it('when NetworkManager gives up before charon knows why, waits for charon\'s next lines instead of retrying', async () => {
     const first = "initiating Main Mode IKE_SA 4c11c226[1] to 203.0.113.99\nsending packet: from 10.77.1.2[500] to 203.0.113.99[500] (532 bytes)\nvpn[0x5600]: failed to connect: 'Timeout was reached'\n";
     const runner = new ReplayingCommandRunner([
-      ...upToActive().slice(0, 3),
+      ...upToActive().slice(0, 4),
       { argv: UP, reply: rec('nmcli_-w_60_connection_up_cloud-l2tp.unreachable-gateway.txt') },
       { argv: JOURNAL, reply: { stdout: first } },
       { argv: JOURNAL, reply: { stdout: first } },
@@ -249,6 +252,7 @@ describe('linux-nm connect', () => {
       { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.not-active.txt') },
       pluginGone,
       activeNoVpn,
+      unpinSubnet,
     ]);
     await expect(driver(runner).connect(l2tpPsk, signal, recordingJournal())).rejects.toMatchObject({ code: 'tunnel.gateway-unreachable' });
     runner.assertDone();
@@ -256,13 +260,13 @@ describe('linux-nm connect', () => {
 
   it('tries again when only NetworkManager\'s plugin timeout stopped it (slow machines)', async () => {
     const runner = new ReplayingCommandRunner([
-      ...upToActive().slice(0, 3),
+      ...upToActive().slice(0, 4),
       { argv: UP, reply: { ...rec('nmcli_-w_60_connection_up_cloud-l2tp.unreachable-gateway.txt'), source: 'the exit of lab.md pitfall 2' } },
       { argv: JOURNAL, reply: { stdout: "vpn[0x5600,\"backhaul-office\"]: failed to connect: 'Timeout was reached'\n" } },
       { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.not-active.txt') },
       pluginGone,
       activeNoVpn,
-      ...upToActive().slice(2),
+      ...upToActive().slice(3),
     ]);
     const outcome = await driver(runner).connect(l2tpPsk, signal, recordingJournal());
     expect(outcome.broughtUp).toBe(true);
@@ -313,7 +317,7 @@ describe('linux-nm verify, disconnect, cleanUp', () => {
   it('disconnects, waits for ppp0 and the plugin\'s PSK file to go, and forgets a PSK it stored', async () => {
     const files = fakeFiles({ '/etc/ipsec.d/ipsec.nm-l2tp.secrets': ': PSK 0s...' });
     const expectations = upToActive();
-    expectations.splice(2, 0, { argv: ['nmcli', 'connection', 'edit', 'id', NAME], reply: {} });
+    expectations.splice(3, 0, { argv: ['nmcli', 'connection', 'edit', 'id', NAME], reply: {} });
     const runner = new ReplayingCommandRunner([
       ...expectations,
       { argv: SHOW, reply: rec('nmcli_-t_connection_show_cloud-l2tp.txt') },
@@ -322,13 +326,14 @@ describe('linux-nm verify, disconnect, cleanUp', () => {
       { argv: ['ip', '-j', 'addr', 'show', 'dev', 'ppp0'], reply: rec('ip_-j_addr_show_dev_ppp0.txt') },
       { argv: ['ip', '-j', 'addr', 'show', 'dev', 'ppp0'], reply: noDevice('ppp0') },
       { argv: ['nmcli', 'connection', 'edit', 'id', NAME], reply: {} },
+      unpinSubnet,
     ]);
     const nm = driver(runner, files, { ...labHost, nmL2tpAuthDialog: false });
     const journal = recordingJournal();
     await nm.connect(l2tpPsk, signal, journal);
     Reflect.deleteProperty(files.files, '/etc/ipsec.d/ipsec.nm-l2tp.secrets');
     await nm.disconnect(l2tpPsk, signal, journal);
-    expect(runner.calls.at(-1)?.stdin).toBe('remove vpn.secrets\nsave persistent\nquit\n');
+    expect(runner.calls.at(-2)?.stdin).toBe('remove vpn.secrets\nsave persistent\nquit\n');
     expect(journal.held()).toEqual([]);
     runner.assertDone();
   });
@@ -368,6 +373,7 @@ describe('linux-nm IKEv2 (charon-nm)', () => {
     const runner = new ReplayingCommandRunner([
       { argv: SHOW_CLOUD, reply: rec('nmcli_-t_connection_show_cloud-l2tp.inactive.txt') },
       { argv: ['ip', '-j', 'route', 'get', '10.99.0.1'], reply: routeViaC0 },
+      pinSubnet,
       { argv: CURSOR, reply: cursor },
       { argv: ['nmcli', '-w', '90', 'connection', 'up', 'id', CLOUD], reply: rec('nm-ikev2-up.attempt1.txt') },
       { argv: SHOW_CLOUD, reply: rec('nm-ikev2-nmcli-t-show.txt') },
@@ -375,11 +381,12 @@ describe('linux-nm IKEv2 (charon-nm)', () => {
       { argv: SHOW_CLOUD, reply: rec('nm-ikev2-nmcli-t-show.txt') },
       { argv: ['ip', '-j', 'addr', 'show'], reply: addrs },
       { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', CLOUD], reply: rec('nm-ikev2-down.txt') },
+      unpinSubnet,
     ]);
     const nm = driver(runner);
     const outcome = await nm.connect(ikev2Cert, signal, recordingJournal());
     expect(outcome).toEqual({ broughtUp: true, status: { state: 'up', localAddress: '10.88.0.1' } });
-    expect(runner.calls[3]?.pipes).toBeUndefined();
+    expect(runner.calls[4]?.pipes).toBeUndefined();
     await nm.disconnect(ikev2Cert, signal, recordingJournal());
     runner.assertDone();
   });
