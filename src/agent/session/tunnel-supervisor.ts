@@ -253,15 +253,24 @@ export class TunnelSupervisor {
         ports.onReconnecting({ cause, attempt, maxAttempts: settings.maxAttempts, nextTryAt: iso(ports.now() + delay) });
         if (delay > 0) await ports.sleep(delay, signal);
         update({ ...record, attempts: attempt });
+        // An attempt may not outlive the deadline (an unreachable gateway keeps charon
+        // retransmitting for a while): it is cut off there, on the injected clock.
+        const cutOff = new AbortController();
+        const attemptSignal = AbortSignal.any([signal, cutOff.signal]);
+        void ports.sleep(Math.max(0, deadline - ports.now()), attemptSignal).then(() => { cutOff.abort(new Error('deadline')); }, () => undefined);
         try {
           await ports.step('connecting');
-          await ports.reconnect(signal);
+          await ports.reconnect(attemptSignal);
           await ports.step('verifying');
-          await ports.verify(signal);
+          await ports.verify(attemptSignal);
         } catch (error) {
           signal.throwIfAborted();
+          if (cutOff.signal.aborted) return giveUp('deadline');
           ports.log?.('info', `reconnect attempt ${attempt} failed: ${error instanceof Error ? error.message : String(error)}`);
           continue;
+        } finally {
+          // Ends the deadline timer of this attempt (it only aborts what has already finished).
+          cutOff.abort(new Error('attempt over'));
         }
         verified = true;
         update({ ...record, verifiedAt: iso(ports.now()) });

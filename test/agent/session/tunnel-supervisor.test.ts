@@ -24,6 +24,8 @@ function world(script: {
   random?: () => number;
   /** The engine moves no bytes at all (a stall with the tunnel up). */
   frozen?: () => boolean;
+  /** Reconnect attempts never finish on their own (an unreachable gateway): only their signal ends them. */
+  hang?: boolean;
   settings?: Partial<SupervisorSettings>;
 }) {
   const clock = new FakeClock();
@@ -47,9 +49,10 @@ function world(script: {
     random: script.random ?? (() => 0.5),
     status: () => Promise.resolve({ state: tunnelState() }),
     probe: () => (script.probe?.() ?? tunnelState() === 'up' ? Promise.resolve() : Promise.reject(new Error('connect: no route to host'))),
-    reconnect: () => {
+    reconnect: (signal) => {
       attempts++;
       trace.push(`reconnect@${(clock.now() - t0) / 1000}`);
+      if (script.hang === true) return new Promise<void>((_resolve, reject) => { signal.addEventListener('abort', () => { reject(signal.reason as Error); }, { once: true }); });
       if (script.reconnects?.(attempts) ?? true) {
         repairedAt = clock.now();
         return Promise.resolve();
@@ -146,6 +149,14 @@ describe('TunnelSupervisor', () => {
     // Detected at 10 s, deadline 120 s later; the engine ends right there.
     expect(endedAt).toBe(130);
     expect(result.lost?.attempts).toBeGreaterThan(5);
+  });
+
+  it('an attempt still running at the deadline is cut off there', async () => {
+    const w = world({ tunnel: [[5_000, 'down']], hang: true });
+    const { result, endedAt } = await w.run(10_000_000);
+    expect(w.trace).toEqual(['reconnecting', 'step:connecting', 'reconnect@10', 'stop-engine']);
+    expect(result.lost).toMatchObject({ gaveUp: 'deadline', attempts: 1 });
+    expect(endedAt).toBe(130);
   });
 
   it('gives up after the last attempt, before the deadline', async () => {
