@@ -8,65 +8,26 @@
  * must check clean, and an nftables counter on the client's WAN interface must see no packet to the
  * repository subnet leave outside the tunnel (the kill switch).
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentEvent, SessionRecord } from '../../src/api/types.js';
-import { startAgent, writeJobConfig, type AgentUnderTest } from '../helpers/agent-process.js';
-import { LAB_ESP, LAB_GATEWAY, LAB_IKE, LAB_REPO_HOST, LAB_REPO_SUBNET, sh, swanHostLab, swanHostLabAvailable, waitFor } from '../helpers/swan-host-lab.js';
+import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
+import { LAB_REPO_HOST, sh, swanHostLab, swanHostLabAvailable, waitFor } from '../helpers/swan-host-lab.js';
+import { charonPidFile, JOB, leakCounterUp, leakedPackets, prepareFaultJob, type FaultJob } from './fault-job.js';
 
 const TAG = 'bh7';
 const lab = swanHostLab(TAG);
 const { ns } = lab;
-const PROFILE = 'lab';
-const JOB = 'offsite';
-const REPO = 'onedrop';
 const skipReason = swanHostLabAvailable ? '' : ' (skipped: needs root, strongSwan with kernel-libipsec, /dev/net/tun, restic, rclone, openssl and nft)';
 
 let agent: AgentUnderTest | undefined;
-let home = '';
-let passwordFile = '';
-
-/** Counts what leaves the client's WAN interface for the repository subnet in clear. */
-async function leakCounterUp(): Promise<void> {
-  const rules = `table ip ${TAG}leak {\n chain out {\n  type filter hook output priority filter;\n  oifname "${TAG}c0" ip daddr ${LAB_REPO_SUBNET} counter\n }\n}\n`;
-  await sh(`ip netns exec ${ns.client} nft -f -`, { stdin: rules });
-}
-
-async function leakedPackets(): Promise<number> {
-  const text = await sh(`ip netns exec ${ns.client} nft list table ip ${TAG}leak`);
-  return Number(/counter packets (\d+)/.exec(text)?.[1] ?? 'NaN');
-}
+let job: FaultJob;
 
 describe.skipIf(!swanHostLabAvailable)(`one tunnel drop during a real restic backup${skipReason}`, () => {
   beforeAll(async () => {
     await lab.start();
-    const data = join(lab.dir, 'data');
-    mkdirSync(data);
-    // Incompressible: at 1 MiB/s the 16 MiB keep restic uploading for about 16 s.
-    for (let i = 0; i < 4; i++) writeFileSync(join(data, `part-${i}.bin`), randomBytes(4 * 1024 * 1024));
-    home = join(lab.dir, 'home');
-    mkdirSync(home);
-    const password = `pw-${randomBytes(6).toString('hex')}`;
-    passwordFile = join(lab.dir, 'repo.pw');
-    writeFileSync(passwordFile, password, { mode: 0o600 });
-    const repository = await lab.initRepo(REPO, passwordFile);
-    const pki = join(lab.dir, 'pki');
-    await writeJobConfig(home, {
-      name: JOB, data, repository, password, bandwidthLimit: '1 MiB/s',
-      profile: {
-        name: PROFILE,
-        settings: {
-          type: 'ikev2', driver: 'linux-swan', gateways: [LAB_GATEWAY], routes: [LAB_REPO_SUBNET],
-          auth: { method: 'certificate', certificate: join(pki, 'client.pem'), key: `file:${join(pki, 'client.key')}`, ca: join(pki, 'ca.pem') },
-          ikeProposals: [LAB_IKE], espProposals: [LAB_ESP],
-          // Tiny values so the drop is noticed within seconds; the deadline bounds a broken run.
-          keepaliveSeconds: 5, stallIntervals: 2, reconnectDeadlineSeconds: 90,
-        },
-      },
-    });
-    await leakCounterUp();
+    job = await prepareFaultJob(lab, 'onedrop');
+    await leakCounterUp(lab, TAG);
   }, 120_000);
 
   afterAll(async () => {
@@ -78,9 +39,8 @@ describe.skipIf(!swanHostLabAvailable)(`one tunnel drop during a real restic bac
   }, 60_000);
 
   it('stopping the client\'s charon mid-upload: reconnecting underneath restic, then done; the repository checks clean; nothing leaked', async () => {
-    agent = await startAgent(home, [], { wrapper: ['ip', 'netns', 'exec', ns.client] });
+    agent = await startAgent(job.home, [], { wrapper: ['ip', 'netns', 'exec', ns.client] });
     const running = agent;
-    const charonPidFile = join(home, 'state', 'tunnels', PROFILE, 'run', 'charon.pid');
     const controller = new AbortController();
     const timer = setTimeout(() => { controller.abort(); }, 110_000);
     let record: SessionRecord | undefined;
@@ -96,17 +56,17 @@ describe.skipIf(!swanHostLabAvailable)(`one tunnel drop during a real restic bac
       acting = acting.then(async () => {
         if (!dropped && event.type === 'progress' && event.progress.bytesDone >= 3 * 1024 * 1024) {
           dropped = true;
-          leakBeforeDrop = await leakedPackets();
+          leakBeforeDrop = await leakedPackets(lab, TAG);
           // Like the lab's case A: charon stopped (SIGTERM), so the tunnel, its TUN device and its
           // table-220 route vanish under the running restic.
-          const pid = Number(readFileSync(charonPidFile, 'utf8').trim());
+          const pid = Number(readFileSync(charonPidFile(job.home), 'utf8').trim());
           process.kill(pid, 'SIGTERM');
           await waitFor('the client charon to exit', () => !existsSync(`/proc/${pid}`), 100);
           // Its routes are gone now: the pin must be what 10.99.0.1 resolves to, not the WAN.
           routeDuringOutage = await sh(`ip -n ${ns.client} route get ${LAB_REPO_HOST} 2>&1 || true`);
         }
         if (event.type === 'session' && event.session.state === 'backing-up' && live.includes('reconnecting') && Number.isNaN(leakAfterRepair)) {
-          leakAfterRepair = await leakedPackets();
+          leakAfterRepair = await leakedPackets(lab, TAG);
         }
         if (event.type === 'ended') {
           record = event.record;
@@ -137,9 +97,9 @@ describe.skipIf(!swanHostLabAvailable)(`one tunnel drop during a real restic bac
     expect(routeDuringOutage).not.toContain(`dev ${TAG}c0`);
     expect(leakBeforeDrop).toBe(0);
     expect(leakAfterRepair).toBe(0);
-    expect(await leakedPackets()).toBe(0);
+    expect(await leakedPackets(lab, TAG)).toBe(0);
 
-    const check = await sh(`RESTIC_PASSWORD_FILE=${passwordFile} restic --no-cache -r ${lab.dir}/repos/${REPO} check 2>&1`);
+    const check = await sh(`RESTIC_PASSWORD_FILE=${job.passwordFile} restic --no-cache -r ${job.repoDir} check 2>&1`);
     expect(check).toContain('no errors were found');
     // The session's teardown left the client namespace as it found it: no pin, no table 220.
     expect(await sh(`ip -n ${ns.client} route show`)).not.toContain('unreachable');

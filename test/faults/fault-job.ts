@@ -1,0 +1,66 @@
+/**
+ * What every fault-lab test sets up in the host lab (test/helpers/swan-host-lab.ts): a data set,
+ * a repository, a Backhaul home whose job backs up through the lab's IKEv2 tunnel with tiny
+ * keepalive values, and an nftables counter of clear packets to the repository subnet leaving the
+ * client's WAN interface.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeJobConfig } from '../helpers/agent-process.js';
+import { LAB_ESP, LAB_GATEWAY, LAB_IKE, LAB_REPO_SUBNET, sh, type SwanHostLab } from '../helpers/swan-host-lab.js';
+
+export const PROFILE = 'lab';
+export const JOB = 'offsite';
+
+export interface FaultJob {
+  readonly home: string;
+  readonly passwordFile: string;
+  /** The repository's directory on the server side (restic can open it locally). */
+  readonly repoDir: string;
+}
+
+/** 16 MiB of random data at 1 MiB/s: restic uploads for about 16 s. */
+export async function prepareFaultJob(lab: SwanHostLab, repo: string, profileExtra: Record<string, unknown> = {}): Promise<FaultJob> {
+  const data = join(lab.dir, `data-${repo}`);
+  mkdirSync(data);
+  for (let i = 0; i < 4; i++) writeFileSync(join(data, `part-${i}.bin`), randomBytes(4 * 1024 * 1024));
+  const home = join(lab.dir, `home-${repo}`);
+  mkdirSync(home);
+  const password = `pw-${randomBytes(6).toString('hex')}`;
+  const passwordFile = join(lab.dir, `${repo}.pw`);
+  writeFileSync(passwordFile, password, { mode: 0o600 });
+  const repository = await lab.initRepo(repo, passwordFile);
+  const pki = join(lab.dir, 'pki');
+  await writeJobConfig(home, {
+    name: JOB, data, repository, password, bandwidthLimit: '1 MiB/s',
+    profile: {
+      name: PROFILE,
+      settings: {
+        type: 'ikev2', driver: 'linux-swan', gateways: [LAB_GATEWAY], routes: [LAB_REPO_SUBNET],
+        auth: { method: 'certificate', certificate: join(pki, 'client.pem'), key: `file:${join(pki, 'client.key')}`, ca: join(pki, 'ca.pem') },
+        ikeProposals: [LAB_IKE], espProposals: [LAB_ESP],
+        // Tiny values so a drop is noticed within seconds; the deadline bounds a broken run.
+        keepaliveSeconds: 5, stallIntervals: 2, reconnectDeadlineSeconds: 90,
+        ...profileExtra,
+      },
+    },
+  });
+  return { home, passwordFile, repoDir: join(lab.dir, 'repos', repo) };
+}
+
+/** The client charon's pid file inside the job's private tunnel dir. */
+export function charonPidFile(home: string): string {
+  return join(home, 'state', 'tunnels', PROFILE, 'run', 'charon.pid');
+}
+
+/** Counts what leaves the client's WAN interface for the repository subnet in clear. */
+export async function leakCounterUp(lab: SwanHostLab, tag: string): Promise<void> {
+  const rules = `table ip ${tag}leak {\n chain out {\n  type filter hook output priority filter;\n  oifname "${tag}c0" ip daddr ${LAB_REPO_SUBNET} counter\n }\n}\n`;
+  await sh(`ip netns exec ${lab.ns.client} nft -f -`, { stdin: rules });
+}
+
+export async function leakedPackets(lab: SwanHostLab, tag: string): Promise<number> {
+  const text = await sh(`ip netns exec ${lab.ns.client} nft list table ip ${tag}leak`);
+  return Number(/counter packets (\d+)/.exec(text)?.[1] ?? 'NaN');
+}

@@ -1,0 +1,102 @@
+/**
+ * A tunnel that never comes back (the fault lab, issue 7): the client's charon is stopped
+ * mid-upload and the gateway is unreachable from then on. The session must give up at its
+ * deadline — stop restic, fail `tunnel.lost` — and leave nothing behind in the client namespace
+ * (no process, no pin, no table-220 route) and no clear packet on the WAN. restic, stopped while
+ * the repository is unreachable, can't remove its lock: the job's next session, once the gateway
+ * is back, must remove it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentEvent, SessionRecord } from '../../src/api/types.js';
+import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
+import { sh, swanHostLab, swanHostLabAvailable } from '../helpers/swan-host-lab.js';
+import { charonPidFile, JOB, leakCounterUp, leakedPackets, prepareFaultJob, type FaultJob } from './fault-job.js';
+
+const TAG = 'bh8';
+const lab = swanHostLab(TAG);
+const { ns } = lab;
+const skipReason = swanHostLabAvailable ? '' : ' (skipped: needs root, strongSwan with kernel-libipsec, /dev/net/tun, restic, rclone, openssl and nft)';
+
+let agent: AgentUnderTest | undefined;
+let job: FaultJob;
+
+/** Starts one run of the job and returns its record; `onEvent` may act on the way. */
+async function runOnce(running: AgentUnderTest, onEvent: (event: AgentEvent) => Promise<void> = () => Promise.resolve()): Promise<SessionRecord | undefined> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => { controller.abort(); }, 150_000);
+  let record: SessionRecord | undefined;
+  let acting = Promise.resolve();
+  await running.client.events((event) => {
+    if (event.type === 'snapshot') void running.client.startRun(JOB);
+    acting = acting.then(async () => {
+      await onEvent(event);
+      if (event.type === 'ended') {
+        record = event.record;
+        controller.abort();
+      }
+    });
+  }, controller.signal).catch(() => undefined);
+  clearTimeout(timer);
+  await acting;
+  return record;
+}
+
+const locks = (): Promise<string> => sh(`RESTIC_PASSWORD_FILE=${job.passwordFile} restic --no-cache -r ${job.repoDir} list locks --no-lock 2>&1`);
+
+describe.skipIf(!swanHostLabAvailable)(`a tunnel that never returns during a real restic backup${skipReason}`, () => {
+  beforeAll(async () => {
+    await lab.start();
+    job = await prepareFaultJob(lab, 'neverback', { reconnectDeadlineSeconds: 20 });
+    await leakCounterUp(lab, TAG);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (agent !== undefined && agent.process.exitCode === null && agent.process.signalCode === null) {
+      agent.process.kill('SIGTERM');
+      await agent.exited;
+    }
+    await lab.blockGateway(false).catch(() => undefined);
+    await lab.close();
+  }, 60_000);
+
+  it('fails tunnel.lost at the deadline, leaves nothing running or routed, and the next good run removes the stale lock', async () => {
+    agent = await startAgent(job.home, [], { wrapper: ['ip', 'netns', 'exec', ns.client] });
+    const running = agent;
+    let dropped = false;
+    const lost = await runOnce(running, async (event) => {
+      if (dropped || event.type !== 'progress' || event.progress.bytesDone < 3 * 1024 * 1024) return;
+      dropped = true;
+      await lab.blockGateway(true);
+      process.kill(Number(readFileSync(charonPidFile(job.home), 'utf8').trim()), 'SIGTERM');
+    });
+
+    expect(dropped).toBe(true);
+    expect(lost, running.output()).toBeDefined();
+    expect(lost?.end).toBe('failed');
+    expect(lost?.failure?.code).toBe('tunnel.lost');
+    expect(lost?.states.map((s) => s.state)).toEqual(['preflight', 'connecting', 'verifying', 'backing-up', 'reconnecting', 'tearing-down', 'failed']);
+    expect(lost?.tunnelLosses).toMatchObject([{ cause: 'down', gaveUp: 'deadline' }]);
+    expect(lost?.notes).toEqual([]);
+
+    // Nothing of the session is left in the client namespace but the agent itself.
+    const pids = (await sh(`ip netns pids ${ns.client}`)).split('\n').filter((line) => line.trim() !== '').map(Number);
+    expect(pids).toEqual([running.process.pid]);
+    expect(await sh(`ip -n ${ns.client} route show`)).not.toContain('unreachable');
+    expect((await sh(`ip -n ${ns.client} route show table 220 2>/dev/null || true`)).trim()).toBe('');
+    expect(await leakedPackets(lab, TAG)).toBe(0);
+
+    // restic was stopped while the repository was unreachable: its lock stayed, and the job knows.
+    expect((await locks()).trim()).not.toBe('');
+    const mark = join(job.home, 'state', 'stale-locks', JOB);
+    expect(existsSync(mark)).toBe(true);
+
+    await lab.blockGateway(false);
+    const next = await runOnce(running);
+    expect(next?.end, JSON.stringify(next?.failure)).toBe('done');
+    expect((await locks()).trim()).toBe('');
+    expect(existsSync(mark)).toBe(false);
+    expect(await leakedPackets(lab, TAG)).toBe(0);
+  }, 240_000);
+});
