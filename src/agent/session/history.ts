@@ -28,6 +28,8 @@ export interface SessionRecord {
   readonly notes: readonly SessionFailure[];
   /** Seconds spent in each state (connecting, backing-up, …), for the UI and metrics. */
   readonly phaseSeconds?: Readonly<Partial<Record<SessionState, number>>>;
+  /** The VPN gateway that carried the session (the last one, after a failover). */
+  readonly gateway?: string;
   /** Each time the tunnel was lost under the running engine, and how its repair went. */
   readonly tunnelLosses?: readonly TunnelLossRecord[];
   /** How often the engine moved no bytes for the configured number of keepalive intervals. */

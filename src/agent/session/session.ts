@@ -5,6 +5,7 @@ import { backupFailure, toSessionFailure, type SessionFailure } from './failures
 import { phaseSeconds, type SessionRecord, type SessionTrigger } from './history.js';
 import type { Journal, SessionEffect } from './journal.js';
 import { allowedNext, cancelledBy, isEndState, type EndState, type SessionState } from './states.js';
+import { connectFirstGateway, gatewayCandidates } from './failover.js';
 import { supervise, type Supervision } from './supervise.js';
 import type { ReconnectInfo, SupervisorSettings } from './tunnel-supervisor.js';
 
@@ -120,22 +121,28 @@ export async function runSession(
   let outcome: Outcome;
   let tunnelReport: { readonly losses: SessionRecord['tunnelLosses']; readonly stalls: number } | undefined;
   let usedEngine: BackupEngine | undefined;
+  /** The gateway that carried the session last (after any failover). */
+  let servedBy: string | undefined;
   try {
     await enter('preflight');
     tunnel = await plan.tunnel(signal);
-    const { driver, profile } = tunnel;
+    const { driver } = tunnel;
     const password = await ports.resolvePassword(signal);
     const engine = await ports.prepareEngine(signal);
     usedEngine = engine;
     signal.throwIfAborted();
 
     await enter('connecting');
-    await driver.ensureProfile(profile, signal, resources);
     // Journaled before connecting: a crash while the tunnel comes up must still tear it down. If
     // the tunnel turns out to be the user's own, the entry is marked undone at once.
-    tunnelEffect = { effect: 'tunnel-up', driver: driver.name, profile: profile.name };
+    tunnelEffect = { effect: 'tunnel-up', driver: driver.name, profile: tunnel.profile.name };
     if (driver.name !== 'direct') await recordEffect(tunnelEffect);
-    const connected = await driver.connect(profile, signal, resources);
+    // Several gateways: the first that connects serves (failover.ts); teardown uses the same one.
+    const planned = tunnel.profile;
+    const up = await connectFirstGateway(driver, planned, signal, resources, (level, message) => { ports.log?.(level, message); });
+    const { connected, profile } = up;
+    tunnel = { driver, profile };
+    if (profile.gateways.length > 0 && driver.name !== 'direct') servedBy = profile.gateways[0];
     if (!connected.broughtUp) {
       if (driver.name !== 'direct') await recordUndone(tunnelEffect);
       tunnelEffect = undefined;
@@ -177,6 +184,8 @@ export async function runSession(
       ports,
       driver,
       profile,
+      gatewayIndex: up.index,
+      candidates: gatewayCandidates(planned),
       endpoint,
       broughtUp: connected.broughtUp,
       resources,
@@ -205,6 +214,10 @@ export async function runSession(
       );
       const supervised = await supervisor?.stop(result);
       if (supervised !== undefined) tunnelReport = supervised;
+      if (supervisor !== undefined) {
+        tunnel = { driver, profile: supervisor.profile() };
+        servedBy = supervisor.profile().gateways[0] ?? servedBy;
+      }
       // A tunnel that never came back is the cause, whatever the stopped engine reported.
       outcome = supervised?.failure !== undefined && !signal.aborted ? { kind: 'failed', failure: supervised.failure } : outcomeOf(plan.job, result);
     } finally {
@@ -254,7 +267,7 @@ export async function runSession(
     notes.push(toSessionFailure(error));
     states.push({ state: end, at: ports.now().toISOString() });
   }
-  const record = buildRecord({ sessionId, plan, startedAt, endedAt: ports.now().toISOString(), states, notes, outcome, end, signal, tunnelReport });
+  const record = buildRecord({ sessionId, plan, startedAt, endedAt: ports.now().toISOString(), states, notes, outcome, end, signal, tunnelReport, servedBy });
   await ports.saveHistory(record);
   await journal.discard();
   onEvent({ type: 'end', record });
@@ -287,6 +300,7 @@ function buildRecord(input: {
   end: EndState;
   signal: AbortSignal;
   tunnelReport: { readonly losses: SessionRecord['tunnelLosses']; readonly stalls: number } | undefined;
+  servedBy: string | undefined;
 }): SessionRecord {
   const { outcome } = input;
   const states = input.states.filter((s) => !isEndState(s.state) || s.state === input.end);
@@ -300,6 +314,7 @@ function buildRecord(input: {
     end: input.end,
     notes: input.notes,
     phaseSeconds: phaseSeconds(states),
+    ...(input.servedBy === undefined ? {} : { gateway: input.servedBy }),
     ...(input.tunnelReport?.losses === undefined || input.tunnelReport.losses.length === 0 ? {} : { tunnelLosses: input.tunnelReport.losses }),
     ...(input.tunnelReport === undefined || input.tunnelReport.stalls === 0 ? {} : { stalls: input.tunnelReport.stalls }),
   };

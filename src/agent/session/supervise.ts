@@ -22,13 +22,19 @@ export interface Supervision {
   progress(bytesDone: number, filesDone: number, bytesTotal?: number): void;
   /** Stops supervising; idempotent. `failure` is set when the tunnel loss is why the engine ended. */
   stop(result?: BackupResult): Promise<{ readonly losses: readonly TunnelLossRecord[]; readonly stalls: number; readonly failure?: SessionFailure }>;
+  /** The profile of the gateway in use now (a repair may have failed over to the next one). */
+  profile(): TunnelProfile;
 }
 
 export interface SuperviseInput {
   readonly settings: Partial<SupervisorSettings>;
   readonly ports: SessionPorts;
   readonly driver: TunnelDriver;
+  /** The single-gateway profile connect used, and its place among the profile's gateways. */
   readonly profile: TunnelProfile;
+  readonly gatewayIndex?: number;
+  /** All gateways of the profile (failover.ts); default: just `profile`. */
+  readonly candidates?: readonly TunnelProfile[];
   readonly endpoint: RepositoryEndpoint;
   /** False for a tunnel the user had up already: it is watched, never reconnected by us. */
   readonly broughtUp: boolean;
@@ -40,7 +46,10 @@ export interface SuperviseInput {
 }
 
 export function supervise(input: SuperviseInput): Supervision {
-  const { ports, driver, profile, endpoint, resources } = input;
+  const { ports, driver, endpoint, resources } = input;
+  const candidates = input.candidates ?? [input.profile];
+  let index = input.gatewayIndex ?? 0;
+  let profile = candidates[index] ?? input.profile;
   const settings: SupervisorSettings = { ...defaultSupervisorSettings, ...input.settings };
   const repositoryHost = endpoint.kind === 'tcp' ? endpoint.host : undefined;
   const requireUp = async (signal: AbortSignal): Promise<void> => {
@@ -55,12 +64,23 @@ export function supervise(input: SuperviseInput): Supervision {
     probe: (signal) => ports.checkReachable(endpoint, signal),
     reconnect: async (signal) => {
       if (input.broughtUp) {
-        // A driver that can repair in place keeps its kill switch up meanwhile; otherwise start over.
-        if (driver.reconnect !== undefined) {
-          await driver.reconnect(profile, signal, resources);
-        } else {
-          await driver.disconnect(profile, signal, resources);
-          await driver.connect(profile, signal, resources);
+        try {
+          // A driver that can repair in place keeps its kill switch up meanwhile; otherwise start over.
+          if (driver.reconnect !== undefined) {
+            await driver.reconnect(profile, signal, resources);
+          } else {
+            await driver.disconnect(profile, signal, resources);
+            await driver.ensureProfile(profile, signal, resources);
+            await driver.connect(profile, signal, resources);
+          }
+        } catch (error) {
+          // Failover: the next attempt goes to the next gateway (round the list).
+          if (candidates.length > 1) {
+            index = (index + 1) % candidates.length;
+            profile = candidates[index] ?? profile;
+            ports.log?.('info', `the next reconnect attempt goes to gateway ${profile.gateways[0] ?? ''}`);
+          }
+          throw error;
         }
       }
       await requireUp(signal);
@@ -78,6 +98,7 @@ export function supervise(input: SuperviseInput): Supervision {
   let stopped: ReturnType<Supervision['stop']> | undefined;
   return {
     start: () => { supervisor.start(); },
+    profile: () => profile,
     progress: (bytesDone, filesDone, bytesTotal) => { supervisor.progress(bytesDone, filesDone, bytesTotal); },
     stop: (result) => {
       stopped ??= supervisor.stop().then((report) => {
@@ -86,7 +107,7 @@ export function supervise(input: SuperviseInput): Supervision {
         const loss = report.lost ?? (engineGaveUp ? report.losses.at(-1) : undefined);
         return loss === undefined
           ? { losses: report.losses, stalls: report.stalls }
-          : { losses: report.losses, stalls: report.stalls, failure: tunnelLost(profile, settings, loss) };
+          : { losses: report.losses, stalls: report.stalls, failure: tunnelLost({ ...profile, gateways: candidates.flatMap((c) => c.gateways) }, settings, loss) };
       });
       return stopped;
     },
