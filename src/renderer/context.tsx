@@ -2,24 +2,8 @@
 import { createContext } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
 import type { AgentClient } from '../api/client.js';
-import { initialState, type UiState } from './model/store.js';
-
-/** The UI's state container: `dispatch` applies an update, subscribers re-render. */
-export class UiStore {
-  #state: UiState = initialState;
-  readonly #listeners = new Set<() => void>();
-  get state(): UiState {
-    return this.#state;
-  }
-  dispatch = (update: (state: UiState) => UiState): void => {
-    this.#state = update(this.#state);
-    for (const listener of this.#listeners) listener();
-  };
-  subscribe(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-}
+import type { UiState } from './model/store.js';
+import { subscribeInSync, type UiStore } from './model/ui-store.js';
 
 export interface App {
   readonly client: AgentClient;
@@ -42,7 +26,7 @@ export function useApp(): App {
 export function useUiState(): UiState {
   const { store } = useApp();
   const [state, setState] = useState(store.state);
-  useEffect(() => store.subscribe(() => { setState(store.state); }), [store]);
+  useEffect(() => subscribeInSync(store, setState), [store]);
   return state;
 }
 

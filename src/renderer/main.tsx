@@ -9,7 +9,7 @@ import { browserTransport } from '../api/browser-transport.js';
 import { AgentClient } from '../api/client.js';
 import { preloadTransport } from '../api/preload-transport.js';
 import { App } from './app.js';
-import { UiStore } from './context.js';
+import { UiStore } from './model/ui-store.js';
 import { connectEvents } from './model/store.js';
 
 const bridge = (globalThis as { backhaul?: BackhaulBridge }).backhaul;

@@ -13,7 +13,7 @@ const status: StatusResponse = {
   health: [],
 };
 const live = (state: LiveSession['state'] | 'reconnecting', extra: Partial<LiveSession> = {}): LiveSession =>
-  ({ id: 's1', job: 'nightly', trigger: 'api', state, queuedAt: '', ...extra }) as LiveSession;
+  ({ id: 's1', job: 'nightly', trigger: 'api', state, queuedAt: '', ...extra });
 const progress = (elapsedSeconds: number, bytesDone: number): BackupProgress => ({
   type: 'progress', fraction: bytesDone / 100e6, bytesDone, bytesTotal: 100e6, filesDone: 0, filesTotal: 10, elapsedSeconds, errorCount: 0, currentFiles: [],
 });
