@@ -21,7 +21,7 @@ export function buildPlist(root: PlistDict): string {
 }
 
 /**
- * Text escaped for XML character data. `\r` (and NEL, U+2028) are written as references because
+ * Text escaped for XML character data. `\r` (and NEL, U+2028, U+2029) are written as references because
  * XML parsers turn a literal CR into LF, so it would not survive the round trip. Characters XML 1.0 can't carry at all
  * (NUL and other C0 controls, lone surrogates) are refused rather than silently dropped: a VPN
  * name or identifier that changed on the way would no longer match what macOS shows.
@@ -40,7 +40,8 @@ export function escapeXml(text: string): string {
     .replaceAll('\r', '&#13;')
     // Some parsers (xmldom, XML 1.1 rules) turn these into LF too; a reference survives everywhere.
     .replaceAll('\u0085', '&#x85;')
-    .replaceAll('\u2028', '&#x2028;');
+    .replaceAll('\u2028', '&#x2028;')
+    .replaceAll('\u2029', '&#x2029;');
 }
 
 function render(value: PlistValue, depth: number): string {
