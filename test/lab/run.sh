@@ -38,7 +38,7 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 echo "::: lab: guest run ($TIER, limit ${limit}s, results in $OUT)"
 log=$(mktemp)
 TIMEOUT=$limit OUT_DIR=$OUT PROJECT=$BUNDLE bash test/lab/run-vm.sh \
-  "mkdir -p /tmp/bh && tar -xzf /project/bundle.tgz -C /tmp/bh && LAB_COPY=1 bash /tmp/bh/test/lab/guest/lab.sh $TIER" 2>&1 | tee "$log"
+  "mkdir -p /tmp/bh && tar -xzf /project/bundle.tgz -C /tmp/bh && ONLY=${ONLY:-} LAB_COPY=1 bash /tmp/bh/test/lab/guest/lab.sh $TIER" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 T2=$(date +%s)
 line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -1)

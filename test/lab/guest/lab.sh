@@ -43,7 +43,10 @@ start_sampler
 xfrm_bytes() { ip -s xfrm state 2>/dev/null | awk '/lifetime current:/{getline; s+=$1} END{print s+0}'; }
 
 # A full session: connect → verify → backup → teardown, then the server-side check and leftovers.
+# ONLY=case,case (passed by run.sh): run just those cases, for chasing one failure
+wanted() { [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 success_case() { # CASE TYPE DRIVER AUTH MB [profile yaml lines…]
+  wanted "$1" || return 0
   local case=$1 type=$2 driver=$3 auth=$4 mb=$5; shift 5
   step "session $case: $driver, $type, $auth, $mb MB${*:+, $*}"
   make_data "d$mb" "$mb"
@@ -78,6 +81,7 @@ success_case() { # CASE TYPE DRIVER AUTH MB [profile yaml lines…]
 
 # A failing session: the exact code and message, nothing left behind.
 failure_case() { # CASE TYPE DRIVER AUTH CODE MESSAGE [profile yaml extra…]
+  wanted "$1" || return 0
   local case=$1 type=$2 driver=$3 auth=$4 code=$5 message=$6; shift 6
   step "failure $case: expect $code"
   make_data d1 1

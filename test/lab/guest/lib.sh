@@ -385,7 +385,14 @@ leftovers() {
   [ -n "$(ip route show $SPLIT)" ] && found+=" route"
   [ -n "$(ip route show table 220 2>/dev/null | grep -v '^throw')" ] && found+=" table220"
   [ -n "$(ip xfrm state)" ] && found+=" xfrm-state"
-  [ -n "$(ip xfrm policy | grep -v -E '^(src ::/0|src 0.0.0.0/0 dst 0.0.0.0/0)|socket (in|out)|^\s' )" ] && found+=" xfrm-policy"
+  # Left out: charon-nm's bypass-lan policies (src = dst = a subnet on a local interface, e.g.
+  # 10.77.1.0/24, fe80::/64): NetworkManager's strongSwan plugin keeps them for as long as it runs
+  # (it stops ~3 min after the last VPN), they pass traffic in the clear to the LAN only, and they
+  # are not Backhaul's to remove. A tunnel's own policy never has src = dst.
+  local policies
+  policies=$(ip xfrm policy | grep -v -E '^(src ::/0|src 0.0.0.0/0 dst 0.0.0.0/0)|socket (in|out)|^\s' \
+    | awk '!($1 == "src" && $3 == "dst" && $2 == $4)' | tr '\n' ';')
+  [ -n "$policies" ] && found+=" xfrm-policy($policies)"
   ls -d /run/nm-l2tp-* >/dev/null 2>&1 && found+=" nm-l2tp-rundir"
   [ -e /etc/ipsec.d/ipsec.nm-l2tp.secrets ] && found+=" nm-l2tp-secrets"
   [ -n "$(ls -A "$BHOME/state/tunnels" 2>/dev/null)" ] && found+=" swan-dir"
