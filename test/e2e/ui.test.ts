@@ -280,7 +280,8 @@ async function editJobOnJobsPage(page: Page, axeFailures: string[]): Promise<voi
   await streams.fill('6');
   await form.getByRole('button', { name: 'Save' }).click();
   await job.getByText(/^Saved\./).waitFor({ timeout: 30_000 });
-  await expect(job.locator('dt:text-is("Parallel streams") + dd').textContent()).resolves.toBe('6');
+  // The card says "Saved." at once and reloads the job's values from the agent: wait for them.
+  await job.locator('dt:text-is("Parallel streams") + dd').filter({ hasText: /^6$/ }).waitFor({ timeout: 30_000 });
   expect((await agent?.client.jobs())?.find((j) => j.name === 'demo')?.settings.streams).toBe(6);
   expect(await readFile(configFile, 'utf8')).toBe(before.replace('    bandwidthLimit: 12 MiB/s\n', '    bandwidthLimit: 12 MiB/s\n    streams: 6\n'));
   await check(page, '7c-jobs-saved', axeFailures);
