@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeJobConfig } from '../helpers/agent-process.js';
+import type { AgentEvent, SessionRecord } from '../../src/api/types.js';
+import { writeJobConfig, type AgentUnderTest } from '../helpers/agent-process.js';
 import { LAB_ESP, LAB_GATEWAY, LAB_IKE, LAB_REPO_SUBNET, sh, type SwanHostLab } from '../helpers/swan-host-lab.js';
 
 export const PROFILE = 'lab';
@@ -63,4 +64,28 @@ export async function leakCounterUp(lab: SwanHostLab, tag: string): Promise<void
 export async function leakedPackets(lab: SwanHostLab, tag: string): Promise<number> {
   const text = await sh(`ip netns exec ${lab.ns.client} nft list table ip ${tag}leak`);
   return Number(/counter packets (\d+)/.exec(text)?.[1] ?? 'NaN');
+}
+
+/**
+ * Starts one run of the job and returns its record (undefined if none came within `timeoutMs`).
+ * `onEvent` sees every event in order, one at a time, and may act on the way (drop the tunnel).
+ */
+export async function runJobOnce(running: AgentUnderTest, onEvent: (event: AgentEvent) => Promise<void>, timeoutMs: number): Promise<SessionRecord | undefined> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => { controller.abort(); }, timeoutMs);
+  let record: SessionRecord | undefined;
+  let acting = Promise.resolve();
+  await running.client.events((event) => {
+    if (event.type === 'snapshot') void running.client.startRun(JOB);
+    acting = acting.then(async () => {
+      await onEvent(event);
+      if (event.type === 'ended') {
+        record = event.record;
+        controller.abort();
+      }
+    });
+  }, controller.signal).catch(() => undefined);
+  clearTimeout(timer);
+  await acting;
+  return record;
 }

@@ -9,10 +9,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentEvent, SessionRecord } from '../../src/api/types.js';
 import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
 import { sh, swanHostLab, swanHostLabAvailable } from '../helpers/swan-host-lab.js';
-import { charonPidFile, JOB, leakCounterUp, leakedPackets, prepareFaultJob, type FaultJob } from './fault-job.js';
+import { charonPidFile, JOB, leakCounterUp, leakedPackets, prepareFaultJob, runJobOnce, type FaultJob } from './fault-job.js';
 
 const TAG = 'bh8';
 const lab = swanHostLab(TAG);
@@ -21,27 +20,6 @@ const skipReason = swanHostLabAvailable ? '' : ' (skipped: needs root, strongSwa
 
 let agent: AgentUnderTest | undefined;
 let job: FaultJob;
-
-/** Starts one run of the job and returns its record; `onEvent` may act on the way. */
-async function runOnce(running: AgentUnderTest, onEvent: (event: AgentEvent) => Promise<void> = () => Promise.resolve()): Promise<SessionRecord | undefined> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => { controller.abort(); }, 150_000);
-  let record: SessionRecord | undefined;
-  let acting = Promise.resolve();
-  await running.client.events((event) => {
-    if (event.type === 'snapshot') void running.client.startRun(JOB);
-    acting = acting.then(async () => {
-      await onEvent(event);
-      if (event.type === 'ended') {
-        record = event.record;
-        controller.abort();
-      }
-    });
-  }, controller.signal).catch(() => undefined);
-  clearTimeout(timer);
-  await acting;
-  return record;
-}
 
 const locks = (): Promise<string> => sh(`RESTIC_PASSWORD_FILE=${job.passwordFile} restic --no-cache -r ${job.repoDir} list locks --no-lock 2>&1`);
 
@@ -65,12 +43,12 @@ describe.skipIf(!swanHostLabAvailable)(`a tunnel that never returns during a rea
     agent = await startAgent(job.home, [], { wrapper: ['ip', 'netns', 'exec', ns.client] });
     const running = agent;
     let dropped = false;
-    const lost = await runOnce(running, async (event) => {
+    const lost = await runJobOnce(running, async (event) => {
       if (dropped || event.type !== 'progress' || event.progress.bytesDone < 3 * 1024 * 1024) return;
       dropped = true;
       await lab.blockGateway(true);
       process.kill(Number(readFileSync(charonPidFile(job.home), 'utf8').trim()), 'SIGTERM');
-    });
+    }, 150_000);
 
     expect(dropped).toBe(true);
     expect(lost, running.output()).toBeDefined();
@@ -93,7 +71,7 @@ describe.skipIf(!swanHostLabAvailable)(`a tunnel that never returns during a rea
     expect(existsSync(mark)).toBe(true);
 
     await lab.blockGateway(false);
-    const next = await runOnce(running);
+    const next = await runJobOnce(running, () => Promise.resolve(), 150_000);
     expect(next?.end, JSON.stringify(next?.failure)).toBe('done');
     expect((await locks()).trim()).toBe('');
     expect(existsSync(mark)).toBe(false);

@@ -10,10 +10,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentEvent, SessionRecord } from '../../src/api/types.js';
 import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
 import { LAB_REPO_HOST, sh, swanHostLab, swanHostLabAvailable, waitFor } from '../helpers/swan-host-lab.js';
-import { charonPidFile, JOB, leakCounterUp, leakedPackets, prepareFaultJob, type FaultJob } from './fault-job.js';
+import { charonPidFile, leakCounterUp, leakedPackets, prepareFaultJob, runJobOnce, type FaultJob } from './fault-job.js';
 
 const TAG = 'bh7';
 const lab = swanHostLab(TAG);
@@ -49,41 +48,28 @@ describe.skipIf(!swanHostLabAvailable)(`one tunnel drop during a real restic bac
     }
     agent = await startAgent(job.home, [], { wrapper: ['ip', 'netns', 'exec', ns.client] });
     const running = agent;
-    const controller = new AbortController();
-    const timer = setTimeout(() => { controller.abort(); }, 110_000);
-    let record: SessionRecord | undefined;
     let dropped = false;
     let leakBeforeDrop = Number.NaN;
     let leakAfterRepair = Number.NaN;
     let routeDuringOutage = '';
     const live: string[] = [];
-    let acting = Promise.resolve();
-    await running.client.events((event: AgentEvent) => {
-      if (event.type === 'snapshot') void running.client.startRun(JOB);
+    const record = await runJobOnce(running, async (event) => {
       if (event.type === 'session' && event.session.state !== live.at(-1)) live.push(event.session.state);
-      acting = acting.then(async () => {
-        if (!dropped && event.type === 'progress' && event.progress.bytesDone >= 3 * 1024 * 1024) {
-          dropped = true;
-          leakBeforeDrop = await leakedPackets(lab, TAG);
-          // Like the lab's case A: charon stopped (SIGTERM), so the tunnel, its TUN device and its
-          // table-220 route vanish under the running restic.
-          const pid = Number(readFileSync(charonPidFile(job.home), 'utf8').trim());
-          process.kill(pid, 'SIGTERM');
-          await waitFor('the client charon to exit', () => !existsSync(`/proc/${pid}`), 100);
-          // Its routes are gone now: the pin must be what 10.99.0.1 resolves to, not the WAN.
-          routeDuringOutage = await sh(`ip -n ${ns.client} route get ${LAB_REPO_HOST} 2>&1 || true`);
-        }
-        if (event.type === 'session' && event.session.state === 'backing-up' && live.includes('reconnecting') && Number.isNaN(leakAfterRepair)) {
-          leakAfterRepair = await leakedPackets(lab, TAG);
-        }
-        if (event.type === 'ended') {
-          record = event.record;
-          controller.abort();
-        }
-      });
-    }, controller.signal).catch(() => undefined);
-    clearTimeout(timer);
-    await acting;
+      if (!dropped && event.type === 'progress' && event.progress.bytesDone >= 3 * 1024 * 1024) {
+        dropped = true;
+        leakBeforeDrop = await leakedPackets(lab, TAG);
+        // Like the lab's case A: charon stopped (SIGTERM), so the tunnel, its TUN device and its
+        // table-220 route vanish under the running restic.
+        const pid = Number(readFileSync(charonPidFile(job.home), 'utf8').trim());
+        process.kill(pid, 'SIGTERM');
+        await waitFor('the client charon to exit', () => !existsSync(`/proc/${pid}`), 100);
+        // Its routes are gone now: the pin must be what 10.99.0.1 resolves to, not the WAN.
+        routeDuringOutage = await sh(`ip -n ${ns.client} route get ${LAB_REPO_HOST} 2>&1 || true`);
+      }
+      if (event.type === 'session' && event.session.state === 'backing-up' && live.includes('reconnecting') && Number.isNaN(leakAfterRepair)) {
+        leakAfterRepair = await leakedPackets(lab, TAG);
+      }
+    }, 110_000);
 
     expect(dropped).toBe(true);
     expect(record, running.output()).toBeDefined();
