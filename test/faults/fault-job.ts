@@ -8,11 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentEvent, SessionRecord } from '../../src/api/types.js';
-import { writeJobConfig, type AgentUnderTest } from '../helpers/agent-process.js';
-import { LAB_ESP, LAB_GATEWAY, LAB_IKE, LAB_REPO_SUBNET, sh, type SwanHostLab } from '../helpers/swan-host-lab.js';
+import type { AgentUnderTest } from '../helpers/agent-process.js';
+import { JOB, prepareLabHome, PROFILE } from '../helpers/lab-job.js';
+import { LAB_REPO_SUBNET, sh, type SwanHostLab } from '../helpers/swan-host-lab.js';
 
-export const PROFILE = 'lab';
-export const JOB = 'offsite';
+export { JOB, PROFILE };
 
 export interface FaultJob {
   readonly home: string;
@@ -26,26 +26,10 @@ export async function prepareFaultJob(lab: SwanHostLab, repo: string, profileExt
   const data = join(lab.dir, `data-${repo}`);
   mkdirSync(data);
   for (let i = 0; i < 4; i++) writeFileSync(join(data, `part-${i}.bin`), randomBytes(4 * 1024 * 1024));
-  const home = join(lab.dir, `home-${repo}`);
-  mkdirSync(home);
-  const password = `pw-${randomBytes(6).toString('hex')}`;
-  const passwordFile = join(lab.dir, `${repo}.pw`);
-  writeFileSync(passwordFile, password, { mode: 0o600 });
-  const repository = await lab.initRepo(repo, passwordFile);
-  const pki = join(lab.dir, 'pki');
-  await writeJobConfig(home, {
-    name: JOB, data, repository, password, bandwidthLimit: '1 MiB/s',
-    profile: {
-      name: PROFILE,
-      settings: {
-        type: 'ikev2', driver: 'linux-swan', gateways: [LAB_GATEWAY], routes: [LAB_REPO_SUBNET],
-        auth: { method: 'certificate', certificate: join(pki, 'client.pem'), key: `file:${join(pki, 'client.key')}`, ca: join(pki, 'ca.pem') },
-        ikeProposals: [LAB_IKE], espProposals: [LAB_ESP],
-        // Tiny values so a drop is noticed within seconds; the deadline bounds a broken run.
-        keepaliveSeconds: 5, stallIntervals: 2, reconnectDeadlineSeconds: 90,
-        ...profileExtra,
-      },
-    },
+  // Tiny values so a drop is noticed within seconds; the deadline bounds a broken run.
+  const { home, passwordFile } = await prepareLabHome(lab, repo, data, {
+    bandwidthLimit: '1 MiB/s',
+    profileExtra: { keepaliveSeconds: 5, stallIntervals: 2, reconnectDeadlineSeconds: 90, ...profileExtra },
   });
   return { home, passwordFile, repoDir: join(lab.dir, 'repos', repo) };
 }

@@ -13,13 +13,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseJournal, type SessionEffect } from '../../src/agent/session/journal.js';
 import type { AgentEvent } from '../../src/api/types.js';
 import { isSameProcess, processIdentity } from '../../src/os/process.js';
-import { startAgent, writeJobConfig, type AgentUnderTest } from '../helpers/agent-process.js';
-import { LAB_ESP, LAB_GATEWAY, LAB_IKE, LAB_REPO_SUBNET, sh, swanHostLab, swanHostLabAvailable, waitFor } from '../helpers/swan-host-lab.js';
+import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
+import { JOB, prepareLabHome, PROFILE } from '../helpers/lab-job.js';
+import { LAB_REPO_SUBNET, sh, swanHostLab, swanHostLabAvailable, waitFor } from '../helpers/swan-host-lab.js';
 
 const lab = swanHostLab('bh6');
 const { ns } = lab;
-const PROFILE = 'lab';
-const JOB = 'offsite';
 
 const started: AgentUnderTest[] = [];
 
@@ -31,24 +30,7 @@ async function launch(home: string): Promise<AgentUnderTest> {
 
 /** A home whose job backs up `data` through the lab's tunnel into a fresh repository. */
 async function prepareHome(name: string, data: string, bandwidthLimit?: string): Promise<string> {
-  const home = join(lab.dir, `home-${name}`);
-  const password = `pw-${randomBytes(6).toString('hex')}`;
-  mkdirSync(home);
-  writeFileSync(join(lab.dir, `${name}.pw`), password, { mode: 0o600 });
-  const repository = await lab.initRepo(name, join(lab.dir, `${name}.pw`));
-  const pki = join(lab.dir, 'pki');
-  await writeJobConfig(home, {
-    name: JOB, data, repository, password, ...(bandwidthLimit === undefined ? {} : { bandwidthLimit }),
-    profile: {
-      name: PROFILE,
-      settings: {
-        type: 'ikev2', driver: 'linux-swan', gateways: [LAB_GATEWAY], routes: [LAB_REPO_SUBNET],
-        auth: { method: 'certificate', certificate: join(pki, 'client.pem'), key: `file:${join(pki, 'client.key')}`, ca: join(pki, 'ca.pem') },
-        ikeProposals: [LAB_IKE], espProposals: [LAB_ESP],
-      },
-    },
-  });
-  return home;
+  return (await prepareLabHome(lab, name, data, bandwidthLimit === undefined ? {} : { bandwidthLimit })).home;
 }
 
 /**
