@@ -18,6 +18,7 @@ import { EDITABLE_JOB_FIELDS, NOT_EDITABLE_JOB_FIELDS, type EditableJobField, ty
 import type { LayerName } from './layers.js';
 import { parseConfigText, readConfigFile, type LoadResult } from './load.js';
 import { formatPath } from './path.js';
+import type { LoadedPolicy } from './policy/format.js';
 import type { JobConfig } from './schema.js';
 
 /** Why an edit was refused: a stable code, the field when one is to blame, one sentence, what to do. */
@@ -49,10 +50,13 @@ export interface EditJobRequest {
   readonly patch: Readonly<Record<string, unknown>>;
   /** Per-leaf origins of the config the agent runs with (`mergeLayers`): `policy` means locked. */
   readonly origins: ReadonlyMap<string, LayerName>;
+  /** The managed policy in force: the edited file is validated with it on top, as the agent will load it. */
+  readonly policy?: LoadedPolicy;
 }
 
-const POLICY_REASON = 'set by your organisation\'s managed policy; ask your administrator to change it';
-const POLICY_JOB_REASON = 'this job comes from your organisation\'s managed policy; ask your administrator to change it';
+// Both start with the words the API, CLI and UI all show: "locked by your organisation's policy".
+const POLICY_REASON = 'locked by your organisation\'s policy, which sets this value; ask your administrator to change it';
+const POLICY_JOB_REASON = 'locked by your organisation\'s policy, which defines this whole job; ask your administrator to change it';
 
 /** What to do about an invalid value of each field (the schema's message already says what is valid). */
 const FIELD_HINTS: Readonly<Record<EditableJobField, string>> = {
@@ -113,7 +117,7 @@ export function checkPatch(patch: Readonly<Record<string, unknown>>, job: string
     }
     const locked = locks[key as EditableJobField];
     if (locked !== undefined) {
-      return { code: 'config.locked', field: key, message: `${field} is locked: ${locked}`, hint: 'Leave this field as it is; the managed policy decides it.' };
+      return { code: 'config.locked', field: key, message: `${field} is ${locked}`, hint: 'Leave this field as it is; the managed policy decides it (docs/policy.md).' };
     }
   }
   return undefined;
@@ -137,7 +141,7 @@ export async function editJob(request: EditJobRequest): Promise<EditResult> {
   const edited = applyPatch(before, job, patch);
   if (!edited.ok) return { ok: false, problem: edited.problem };
 
-  const loaded = parseConfigText(edited.text, file);
+  const loaded = parseConfigText(edited.text, file, request.policy);
   if (!loaded.ok) return { ok: false, problem: invalidProblem(loaded.errors, job, patch) };
 
   if (edited.text !== before) {

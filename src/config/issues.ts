@@ -16,6 +16,8 @@ export interface ConfigIssue {
   readonly line?: number;
   /** 1-based. */
   readonly column?: number;
+  /** Where the problem is when it is not the file being loaded (a managed policy's file or registry key). */
+  readonly source?: string;
 }
 
 /** The parsed YAML a config came from, for mapping paths back to positions. */
@@ -137,7 +139,8 @@ export function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
 export function formatConfigIssues(issues: readonly ConfigIssue[], sourceName: string): string {
   return issues
     .map((issue) => {
-      const where = issue.line === undefined ? sourceName : `${sourceName}:${issue.line}:${issue.column ?? 1}`;
+      const name = issue.source ?? sourceName;
+      const where = issue.line === undefined ? name : `${name}:${issue.line}:${issue.column ?? 1}`;
       if (issue.path === '' && issue.line === undefined) return issue.message;
       return issue.path === '' ? `${where}: ${issue.message}` : `${where}: ${issue.path}: ${issue.message}`;
     })

@@ -10,6 +10,8 @@ import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { fromZodIssues, locate, positionOf, sortIssues, type ConfigIssue, type SourceMap } from './issues.js';
 import { formatPath } from './path.js';
 import { builtinDefaults, mergeLayers, type ConfigLayer, type LayerName } from './layers.js';
+import { applyPolicyRules } from './policy/rules.js';
+import type { LoadedPolicy } from './policy/format.js';
 import { validateConfigData, type Config } from './schema.js';
 
 export { formatConfigIssues, type ConfigIssue } from './issues.js';
@@ -21,7 +23,10 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 export const MAX_YAML_ALIASES = 100;
 
 /** Where a config comes from: a file on disk, or text already in memory (API, tests, stdin). */
-export type LoadOptions = { readonly file: string } | { readonly text: string; readonly sourceName: string };
+export type LoadOptions = ({ readonly file: string } | { readonly text: string; readonly sourceName: string }) & {
+  /** The managed policy in force (already validated on its own), merged as the top layer. */
+  readonly policy?: LoadedPolicy;
+};
 
 /** A usable config plus non-fatal remarks, or the reasons it is not usable. */
 export type LoadResult =
@@ -39,9 +44,9 @@ const fileIssue = (message: string): ConfigIssue => ({ path: '', message });
 
 /** Load and validate a config from a file or from text. Never rejects for bad input. */
 export async function loadConfig(options: LoadOptions): Promise<LoadResult> {
-  if ('text' in options) return parseConfigText(options.text, options.sourceName);
+  if ('text' in options) return parseConfigText(options.text, options.sourceName, options.policy);
   const read = await readConfigFile(options.file);
-  return read.ok ? parseConfigText(read.text, options.file) : fail([read.issue]);
+  return read.ok ? parseConfigText(read.text, options.file, options.policy) : fail([read.issue]);
 }
 
 /** Result of {@link readConfigFile}. */
@@ -130,20 +135,61 @@ export function decodeConfigBytes(bytes: Uint8Array, sourceName: string): ReadRe
 
 /**
  * Parse and validate config text (YAML; JSON is valid YAML). An empty file is a valid config with no
- * jobs. Synchronous, for callers that already hold the text.
+ * jobs. Synchronous, for callers that already hold the text. With a `policy`, its config is merged
+ * over the user's and its rules (certificate auth, legacy ciphers, limits) are applied.
  */
-export function parseConfigText(text: string, sourceName: string): LoadResult {
+export function parseConfigText(text: string, sourceName: string, policy?: LoadedPolicy): LoadResult {
+  const parsed = parseStrictYaml(text, sourceName);
+  if (!parsed.ok) return fail(parsed.errors);
+  const { data: userData, source } = parsed;
+
+  // The managed policy is the top layer: what it sets wins, and its origin marks the key locked.
+  const layers: ConfigLayer[] = [builtinDefaults(), { name: 'user', data: userData ?? {} }];
+  if (policy !== undefined) layers.push({ name: 'policy', data: policy.policy.config });
+  const { data, origins } = mergeLayers(...layers);
+
+  const result = validateConfigData(data);
+  if (!result.success) return fail(fromZodIssues(result.issues, data, source).map((issue) => fromPolicy(issue, origins, policy)));
+  if (policy === undefined) return { ok: true, config: result.data, warnings: configWarnings(result.data, source), origins };
+  const ruled = applyPolicyRules(result.data, origins, policy);
+  if (ruled.errors.length > 0) {
+    return fail(sortIssues(ruled.errors.map(({ pathParts, ...issue }) => ({ ...issue, ...(locate(source, pathParts) ?? {}) }))));
+  }
+  return { ok: true, config: ruled.config, warnings: configWarnings(ruled.config, source), origins };
+}
+
+/**
+ * A problem at a key the policy set is the policy's (its file is named; the user can't fix it). The
+ * policy was checked on its own already, so this is rare: a policy job the user file completes badly.
+ */
+function fromPolicy(issue: ConfigIssue, origins: ReadonlyMap<string, LayerName>, policy: LoadedPolicy | undefined): ConfigIssue {
+  if (policy === undefined || origins.get(issue.path) !== 'policy') return issue;
+  const { line: _line, column: _column, ...rest } = issue;
+  return { ...rest, source: policy.source, message: `${issue.message} (set by your organisation's policy)` };
+}
+
+/** Strictly parsed YAML (or JSON) and where each node came from, or the first problem, positioned. */
+export type YamlParse =
+  | { readonly ok: true; readonly data: unknown; readonly source: SourceMap }
+  | { readonly ok: false; readonly errors: readonly ConfigIssue[] };
+
+/**
+ * Parse YAML the way config files are parsed: size and NUL checks, duplicate keys and tags refused,
+ * aliases bounded. Shared with the managed policy file, which must meet the same bar.
+ */
+export function parseStrictYaml(text: string, sourceName: string): YamlParse {
   const size = Buffer.byteLength(text, 'utf8');
-  if (size > MAX_CONFIG_BYTES) return fail([tooLarge(sourceName, size)]);
+  if (size > MAX_CONFIG_BYTES) return { ok: false, errors: [tooLarge(sourceName, size)] };
 
   const nul = text.indexOf('\0');
   if (nul >= 0) {
     const before = text.slice(0, nul);
     const line = before.split('\n').length;
     const column = nul - before.lastIndexOf('\n');
-    return fail([
-      { ...fileIssue(`${sourceName} contains a NUL byte; is this a binary file? Config files are YAML text`), line, column },
-    ]);
+    return {
+      ok: false,
+      errors: [{ ...fileIssue(`${sourceName} contains a NUL byte; is this a binary file? Config files are YAML text`), line, column }],
+    };
   }
 
   const lineCounter = new LineCounter();
@@ -157,22 +203,13 @@ export function parseConfigText(text: string, sourceName: string): LoadResult {
   });
   const source: SourceMap = { doc, lineCounter };
   const syntax = syntaxIssues(doc, lineCounter);
-  if (syntax.length > 0) return fail(syntax);
+  if (syntax.length > 0) return { ok: false, errors: syntax };
 
-  let userData: unknown;
   try {
-    userData = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+    return { ok: true, data: doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }), source };
   } catch (error) {
-    return fail([aliasIssue(error, source)]);
+    return { ok: false, errors: [aliasIssue(error, source)] };
   }
-
-  // Layer seam: a managed policy layer is appended here once it is read (ARCHITECTURE.md).
-  const layers: ConfigLayer[] = [builtinDefaults(), { name: 'user', data: userData ?? {} }];
-  const { data, origins } = mergeLayers(...layers);
-
-  const result = validateConfigData(data);
-  if (!result.success) return fail(fromZodIssues(result.issues, data, source));
-  return { ok: true, config: result.data, warnings: configWarnings(result.data, source), origins };
 }
 
 /** YAML errors (and warnings, which a strict config treats as errors): the first one, positioned. */

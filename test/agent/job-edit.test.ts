@@ -14,7 +14,7 @@ describe('the job view of the API', () => {
     if (job === undefined) throw new Error('no job');
     const view = jobView({ name: 'nightly', engine: 'restic', profile: 'direct', repository: '/r' }, job, origins);
     expect(view.settings).toEqual({ sources: ['/home/me'], excludes: [], streams: 4, profile: 'direct', bandwidthLimit: '2441 KiB/s' });
-    expect(view.locked).toEqual({ profile: expect.stringContaining('managed policy') as unknown });
+    expect(view.locked).toEqual({ profile: expect.stringContaining("locked by your organisation's policy") as unknown });
     expect(JSON.stringify(view)).not.toContain('file:/p');
   });
 

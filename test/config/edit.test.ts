@@ -191,10 +191,10 @@ describe('editJob', () => {
     const user: ConfigLayer = { name: 'user', data: parse(ORIGINAL) as unknown };
     const policy: ConfigLayer = { name: 'policy', data: { jobs: { nightly: { streams: 2, excludes: ['/secret'] } } } };
     const { origins } = mergeLayers(builtinDefaults(), user, policy);
-    expect(lockedFields(origins, 'nightly')).toEqual({ streams: expect.stringContaining('managed policy') as unknown, excludes: expect.stringContaining('managed policy') as unknown });
+    expect(lockedFields(origins, 'nightly')).toEqual({ streams: expect.stringContaining("locked by your organisation's policy") as unknown, excludes: expect.stringContaining("locked by your organisation's policy") as unknown });
     expect(lockedFields(origins, 'other')).toEqual({});
     const locked = await editJob({ file, job: 'nightly', patch: { sources: ['/a'], streams: 8 }, origins });
-    expect(locked).toEqual({ ok: false, problem: { code: 'config.locked', field: 'streams', message: expect.stringMatching(/^jobs\.nightly\.streams is locked: set by your organisation's managed policy/) as unknown, hint: expect.any(String) as unknown } });
+    expect(locked).toEqual({ ok: false, problem: { code: 'config.locked', field: 'streams', message: expect.stringMatching(/^jobs\.nightly\.streams is locked by your organisation's policy/) as unknown, hint: expect.any(String) as unknown } });
     expect(await readFile(file, 'utf8')).toBe(ORIGINAL);
     const allowed = await editJob({ file, job: 'nightly', patch: { sources: ['/a'] }, origins });
     expect(allowed.ok).toBe(true);
