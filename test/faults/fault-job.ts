@@ -16,22 +16,38 @@ export { JOB, PROFILE };
 
 export interface FaultJob {
   readonly home: string;
+  /** The backed-up folder and its size in bytes. */
+  readonly data: string;
+  readonly dataBytes: number;
   readonly passwordFile: string;
   /** The repository's directory on the server side (restic can open it locally). */
   readonly repoDir: string;
 }
 
+export interface FaultJobOptions {
+  /** Which restic the agent runs (default: the one on PATH). */
+  readonly resticPath?: string;
+  /** Back up this folder instead of a fresh 16 MiB one (a soak reuses one data set). */
+  readonly data?: { readonly dir: string; readonly bytes: number };
+}
+
+/** Four files of 4 MiB of random data (incompressible, so restic uploads all of it). */
+export function writeFaultData(dir: string): { readonly dir: string; readonly bytes: number } {
+  mkdirSync(dir);
+  for (let i = 0; i < 4; i++) writeFileSync(join(dir, `part-${i}.bin`), randomBytes(4 * 1024 * 1024));
+  return { dir, bytes: 16 * 1024 * 1024 };
+}
+
 /** 16 MiB of random data at 1 MiB/s: restic uploads for about 16 s. */
-export async function prepareFaultJob(lab: SwanHostLab, repo: string, profileExtra: Record<string, unknown> = {}): Promise<FaultJob> {
-  const data = join(lab.dir, `data-${repo}`);
-  mkdirSync(data);
-  for (let i = 0; i < 4; i++) writeFileSync(join(data, `part-${i}.bin`), randomBytes(4 * 1024 * 1024));
+export async function prepareFaultJob(lab: SwanHostLab, repo: string, profileExtra: Record<string, unknown> = {}, options: FaultJobOptions = {}): Promise<FaultJob> {
+  const data = options.data ?? writeFaultData(join(lab.dir, `data-${repo}`));
   // Tiny values so a drop is noticed within seconds; the deadline bounds a broken run.
-  const { home, passwordFile } = await prepareLabHome(lab, repo, data, {
+  const { home, passwordFile } = await prepareLabHome(lab, repo, data.dir, {
     bandwidthLimit: '1 MiB/s',
+    ...(options.resticPath === undefined ? {} : { resticPath: options.resticPath }),
     profileExtra: { keepaliveSeconds: 5, stallIntervals: 2, reconnectDeadlineSeconds: 90, ...profileExtra },
   });
-  return { home, passwordFile, repoDir: join(lab.dir, 'repos', repo) };
+  return { home, data: data.dir, dataBytes: data.bytes, passwordFile, repoDir: join(lab.dir, 'repos', repo) };
 }
 
 /** The client charon's pid file inside the job's private tunnel dir. */

@@ -18,7 +18,7 @@ export interface LabHome {
 }
 
 /** `name` names the home, the password file and the repository. */
-export async function prepareLabHome(lab: SwanHostLab, name: string, data: string, options: { bandwidthLimit?: string; profileExtra?: Record<string, unknown> } = {}): Promise<LabHome> {
+export async function prepareLabHome(lab: SwanHostLab, name: string, data: string, options: { bandwidthLimit?: string; resticPath?: string; profileExtra?: Record<string, unknown> } = {}): Promise<LabHome> {
   const home = join(lab.dir, `home-${name}`);
   mkdirSync(home);
   const password = `pw-${randomBytes(6).toString('hex')}`;
@@ -27,7 +27,9 @@ export async function prepareLabHome(lab: SwanHostLab, name: string, data: strin
   const repository = await lab.initRepo(name, passwordFile);
   const pki = join(lab.dir, 'pki');
   await writeJobConfig(home, {
-    name: JOB, data, repository, password, ...(options.bandwidthLimit === undefined ? {} : { bandwidthLimit: options.bandwidthLimit }),
+    name: JOB, data, repository, password,
+    ...(options.bandwidthLimit === undefined ? {} : { bandwidthLimit: options.bandwidthLimit }),
+    ...(options.resticPath === undefined ? {} : { resticPath: options.resticPath }),
     profile: {
       name: PROFILE,
       settings: {

@@ -20,6 +20,8 @@ export const swanHostLabAvailable = process.getuid?.() === 0 && TOOLS.every((pat
 
 /** The gateway's public address, as the client sees it (behind the NAT). */
 export const LAB_GATEWAY = '198.51.100.2';
+/** A second address of the same gateway, with its own IKE identity: the failover tests' "next gateway". */
+export const LAB_GATEWAY_2 = '198.51.100.3';
 /** The server's private address (rclone listens on :8000) and the subnet routed through the tunnel. */
 export const LAB_REPO_HOST = '10.99.0.1';
 export const LAB_REPO_SUBNET = '10.99.0.0/24';
@@ -63,8 +65,18 @@ export interface SwanHostLab {
   initRepo(name: string, passwordFile: string): Promise<string>;
   /** Drops IKE (UDP 500, and 4500 with the non-ESP marker) at the NAT, so ESP still flows; `false` lifts it. */
   blockIke(blocked: boolean): Promise<void>;
-  /** Drops everything the client sends towards the gateway at the NAT; `false` lifts it. */
-  blockGateway(blocked: boolean): Promise<void>;
+  /** Drops everything the client sends towards `gateway` (default LAB_GATEWAY) at the NAT; `false` lifts it. */
+  blockGateway(blocked: boolean, gateway?: string): Promise<void>;
+  /** Drops ESP (in UDP 4500, and plain) both ways at the NAT while IKE still passes; `false` lifts it. */
+  blockEsp(blocked: boolean): Promise<void>;
+  /** The gateway deletes every IKE SA it holds (a gateway restart, an admin's terminate). */
+  terminateServerSas(): Promise<void>;
+  /**
+   * Counts what reaches the repository server (TCP to LAB_REPO_HOST:8000) from now on: the bytes the
+   * client really uploaded, retransmissions and re-sent packs included.
+   */
+  uploadCounterReset(): Promise<void>;
+  uploadCounter(): Promise<{ readonly packets: number; readonly bytes: number; readonly payloadBytes: number }>;
   /** Stops the server's daemons and removes the namespaces and the temp dir (BH5_KEEP keeps the dir). */
   close(): Promise<void>;
 }
@@ -96,7 +108,7 @@ export function swanHostLab(tag: string): SwanHostLab {
         ec ca; openssl req -x509 -new -key ca.key -days 2 -subj "/O=Backhaul Host Lab/CN=Host Lab CA" -out ca.pem -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign 2>/dev/null
         leaf() { ec "$1"; openssl req -new -key "$1.key" -subj "/O=Backhaul Host Lab/CN=$2" -out "$1.csr" 2>/dev/null
           printf 'subjectAltName=%s\\n' "$3" > "$1.ext"; openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile "$1.ext" -out "$1.pem" 2>/dev/null; }
-        leaf server ${LAB_GATEWAY} IP:${LAB_GATEWAY}
+        leaf server ${LAB_GATEWAY} IP:${LAB_GATEWAY},IP:${LAB_GATEWAY_2}
         leaf client client.hostlab DNS:client.hostlab
         chmod 600 *.key
         cp server.pem ${srv}/swanctl/x509/; cp ca.pem ${srv}/swanctl/x509ca/; cp server.key ${srv}/swanctl/private/
@@ -107,7 +119,7 @@ export function swanHostLab(tag: string): SwanHostLab {
         ip -n ${ns.client} addr add 10.77.5.2/24 dev ${tag}c0; ip -n ${ns.client} link set ${tag}c0 up
         ip -n ${ns.nat} addr add 10.77.5.1/24 dev ${tag}n0; ip -n ${ns.nat} link set ${tag}n0 up
         ip -n ${ns.nat} addr add 198.51.100.1/24 dev ${tag}n1; ip -n ${ns.nat} link set ${tag}n1 up
-        ip -n ${ns.server} addr add ${LAB_GATEWAY}/24 dev ${tag}s0; ip -n ${ns.server} link set ${tag}s0 up
+        ip -n ${ns.server} addr add ${LAB_GATEWAY}/24 dev ${tag}s0; ip -n ${ns.server} addr add ${LAB_GATEWAY_2}/24 dev ${tag}s0; ip -n ${ns.server} link set ${tag}s0 up
         ip -n ${ns.server} addr add ${LAB_REPO_HOST}/32 dev lo
         ip -n ${ns.client} route add default via 10.77.5.1
         ip netns exec ${ns.nat} sysctl -qw net.ipv4.ip_forward=1
@@ -125,22 +137,25 @@ export function swanHostLab(tag: string): SwanHostLab {
   syslog { daemon { default = -1 } }
 }
 `);
-      writeFileSync(join(srv, 'swanctl', 'swanctl.conf'), `connections {
-  rw {
+      // One connection per gateway address, each with its own identity: the client expects the
+      // address it dialled as the gateway's ID (swan-config.ts), as with two HA gateways.
+      const connection = (name: string, address: string) => `  ${name} {
     version = 2
-    local_addrs = ${LAB_GATEWAY}
+    local_addrs = ${address}
     pools = rw
     send_cert = always
     proposals = ${LAB_IKE}
     local { auth = pubkey
       certs = server.pem
-      id = ${LAB_GATEWAY} }
+      id = ${address} }
     remote { auth = pubkey
       cacerts = ca.pem }
     children { net { local_ts = ${LAB_REPO_SUBNET}
       esp_proposals = ${LAB_ESP} } }
   }
-}
+`;
+      writeFileSync(join(srv, 'swanctl', 'swanctl.conf'), `connections {
+${connection('rw', LAB_GATEWAY)}${connection('rw2', LAB_GATEWAY_2)}}
 pools { rw { addrs = 10.88.5.0/24 } }
 `);
       daemons.push(daemon(['ip', 'netns', 'exec', ns.server, 'sh', '-c', 'mount --bind "$1" /run && exec /usr/lib/ipsec/charon', 'sh', join(srv, 'run')], { STRONGSWAN_CONF: join(srv, 'strongswan.conf') }));
@@ -159,7 +174,32 @@ pools { rw { addrs = 10.88.5.0/24 } }
 
     blockIke: (blocked) => natRules(`${tag}ike`, blocked ? '  udp dport 500 drop\n  udp sport 500 drop\n  udp dport 4500 @th,64,32 0 drop\n  udp sport 4500 @th,64,32 0 drop' : undefined),
 
-    blockGateway: (blocked) => natRules(`${tag}gw`, blocked ? `  ip daddr ${LAB_GATEWAY} drop` : undefined),
+    blockGateway: (blocked, gateway = LAB_GATEWAY) => natRules(`${tag}gw${gateway.replaceAll('.', '')}`, blocked ? `  ip daddr ${gateway} drop` : undefined),
+
+    // ESP-in-UDP carries a non-zero SPI where IKE on 4500 has its four zero bytes (RFC 3948).
+    blockEsp: (blocked) => natRules(`${tag}esp`, blocked ? '  udp dport 4500 @th,64,32 != 0 drop\n  udp sport 4500 @th,64,32 != 0 drop\n  ip protocol esp drop' : undefined),
+
+    async terminateServerSas() {
+      const srv = join(dir, 'server');
+      for (const name of ['rw', 'rw2']) {
+        await labRunner.run({ argv: ['ip', 'netns', 'exec', ns.server, 'swanctl', '--terminate', '--ike', name, '--timeout', '5', '--uri', `unix://${srv}/charon.vici`], okExitCodes: 'any', timeoutMs: 30_000 });
+      }
+    },
+
+    async uploadCounterReset() {
+      const rules = `table ip ${tag}up {\n chain in {\n  type filter hook input priority filter;\n  ip daddr ${LAB_REPO_HOST} tcp dport 8000 counter\n }\n}\n`;
+      await sh(`ip netns exec ${ns.server} nft delete table ip ${tag}up 2>/dev/null || true; ip netns exec ${ns.server} nft -f -`, { stdin: rules });
+    },
+
+    async uploadCounter() {
+      const text = await sh(`ip netns exec ${ns.server} nft list table ip ${tag}up`);
+      const match = /counter packets (\d+) bytes (\d+)/.exec(text);
+      if (match === null) throw new Error(`no upload counter in the server namespace: ${text}`);
+      const packets = Number(match[1]);
+      const bytes = Number(match[2]);
+      // IPv4 (20) + TCP with the timestamp option Linux sends by default (32) per packet.
+      return { packets, bytes, payloadBytes: bytes - packets * 52 };
+    },
 
     async close() {
       for (const running of daemons.splice(0)) running.stop();

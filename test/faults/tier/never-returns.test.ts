@@ -9,9 +9,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
-import { sh, swanHostLab, swanHostLabAvailable } from '../helpers/swan-host-lab.js';
-import { charonPidFile, JOB, leakCounterUp, leakedPackets, prepareFaultJob, runJobOnce, type FaultJob } from './fault-job.js';
+import { startAgent, type AgentUnderTest } from '../../helpers/agent-process.js';
+import { sh, swanHostLab, swanHostLabAvailable } from '../../helpers/swan-host-lab.js';
+import { charonPidFile, JOB, leakCounterUp, leakedPackets, prepareFaultJob, runJobOnce, type FaultJob } from '../fault-job.js';
 
 const TAG = 'bh8';
 const lab = swanHostLab(TAG);
