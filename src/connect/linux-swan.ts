@@ -145,26 +145,39 @@ export function createLinuxSwanDriver(options: LinuxSwanOptions): TunnelDriver {
    * graceful when repairing a lost tunnel: the peer can't be told, so don't wait for it.
    */
   const tearDown = async (profile: TunnelProfile, current: Session, journal: ResourceJournal, signal: AbortSignal, graceful = true): Promise<void> => {
-    for (const route of [...current.routes].reverse()) await removeRoute(runner, journal, route, signal);
+    // Every step runs even when one before it failed: a route that would not go (or a swanctl that
+    // timed out on a loaded machine) must not leave charon running. The first error is rethrown.
+    const errors: unknown[] = [];
+    const step = async (action: () => Promise<unknown>): Promise<void> => {
+      try {
+        await action();
+      } catch (error) {
+        errors.push(error);
+      }
+    };
+    for (const route of [...current.routes].reverse()) await step(() => removeRoute(runner, journal, route, signal));
     current.routes = [];
-    if (current.mssClamped) await removeMssClamp(runner, journal, profile.name, signal);
+    if (current.mssClamped) await step(() => removeMssClamp(runner, journal, profile.name, signal));
     current.mssClamped = false;
-    if (current.xl2tpd !== undefined) {
-      if (graceful && !current.xl2tpd.exited()) await controlPipe(current.paths, `d ${SWAN_CONN}`, signal);
+    const xl2tpd = current.xl2tpd;
+    if (xl2tpd !== undefined) {
+      if (graceful && !xl2tpd.exited()) await step(() => controlPipe(current.paths, `d ${SWAN_CONN}`, signal));
       const device = current.interfaceName;
       if (graceful && profile.type === 'l2tp' && device !== undefined) {
-        await pollUntil(async () => ((await interfaces(runner, signal, device)).length === 0 ? true : undefined), 15_000, pacing, signal);
+        await step(() => pollUntil(async () => ((await interfaces(runner, signal, device)).length === 0 ? true : undefined), 15_000, pacing, signal));
       }
-      await current.xl2tpd.stop();
+      await step(() => xl2tpd.stop());
       current.xl2tpd = undefined;
     }
-    if (current.charon !== undefined) {
-      if (graceful && !current.charon.exited()) await swanctl(current.paths, ['--terminate', '--ike', SWAN_CONN, '--timeout', '10'], signal, 20_000);
-      await current.charon.stop();
+    const charon = current.charon;
+    if (charon !== undefined) {
+      if (graceful && !charon.exited()) await step(() => swanctl(current.paths, ['--terminate', '--ike', SWAN_CONN, '--timeout', '10'], signal, 20_000));
+      await step(() => charon.stop());
       current.charon = undefined;
     }
-    await rm(current.paths.dir, { recursive: true, force: true });
-    await journal.release({ kind: 'config-dir', id: current.paths.dir });
+    await step(() => rm(current.paths.dir, { recursive: true, force: true }));
+    await step(() => journal.release({ kind: 'config-dir', id: current.paths.dir }));
+    if (errors.length > 0) throw errors[0];
   };
 
   const controlPipe = async (paths: SwanPaths, command: string, signal: AbortSignal): Promise<void> => {

@@ -193,6 +193,26 @@ describe('linux-swan L2TP session', () => {
     replay.assertDone();
   });
 
+  it('a failed connect stops charon even when its graceful terminate fails (seen as a stray charon under load in the failover lab)', async () => {
+    const dir = swanDir(state, 'office');
+    const lines = loadRecording('recorded/linux/ipsec_up_lab-direct.direct-wrong-psk.txt').stdout;
+    const replay = new ReplayingCommandRunner([
+      ...l2tpUp(dir).slice(0, 3),
+      { argv: swanctl(dir, '--initiate', '--child', 'backhaul', '--ike', 'backhaul', '--timeout', '45'), reply: { exitCode: 1, stdout: lines } },
+      // swanctl could not even run: the step fails, the rest of the teardown must still happen.
+      { argv: swanctl(dir, '--terminate', '--ike', 'backhaul', '--timeout', '10'), reply: { spawnError: 'EAGAIN' } },
+      unpinSubnet,
+    ]);
+    const journal = recordingJournal();
+    const runner = new DaemonRunner(replay);
+    const swan = createLinuxSwanDriver({ runner, host: labHost, stateDir: state, pacing: { pollMs: 0 }, pppPidDir: pidDir });
+    await expect(swan.connect(l2tpPsk, signal, journal)).rejects.toMatchObject({ code: 'tunnel.wrong-psk' });
+    // charon's process entry is released only once it has exited; the dir went after it.
+    expect(journal.held()).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+    replay.assertDone();
+  });
+
   it('refuses L2TP on a kernel without ESP/L2TP before writing anything', async () => {
     const swan = createLinuxSwanDriver({ runner: new ReplayingCommandRunner([]), host: { ...labHost, kernelEsp: false, kernelL2tp: false }, stateDir: state });
     await expect(swan.connect(l2tpPsk, signal, recordingJournal())).rejects.toMatchObject({ code: 'tunnel.no-kernel-l2tp' });
