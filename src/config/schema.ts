@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { checkCidr, isAbsolutePathAnyOs, isHostOrIp, parseRateKiBps } from './validators.js';
+import { isKnownTimeZone, MAX_RANDOM_DELAY_MS, parseDelay, parseSchedule } from './schedule-expression.js';
 
 /** Names of jobs and profiles: safe in file names, unit names and native VPN entry names. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -183,6 +184,31 @@ export const RsyncTimeoutsSchema = z.strictObject({
   connectSeconds: intRange(1, 600).default(30),
 });
 
+const onOff = (what: string) => z.boolean({ error: expecting(`true or false (${what})`) }).default(false);
+
+/** When a job runs by itself (src/agent/schedule): the expression and the rules around it. */
+export const ScheduleSchema = z.strictObject({
+  at: z.string({ error: expecting('a schedule such as "daily at 02:00" or a cron expression such as "30 2 * * *"') }).check((ctx) => {
+    const parsed = parseSchedule(ctx.value);
+    if (!parsed.ok) ctx.issues.push({ code: 'custom', message: `${parsed.message}. ${parsed.hint}`, input: ctx.value });
+  }),
+  timezone: z.string({ error: expecting('an IANA time zone such as Europe/Berlin') }).refine(isKnownTimeZone, {
+    error: (issue) => `must be an IANA time zone such as Europe/Berlin or America/New_York, got ${showValue(issue.input)}`,
+  }).exactOptional(),
+  randomDelay: z.string({ error: expecting('a delay such as "15m", "90s" or "1h"') }).refine((text) => (parseDelay(text) ?? Infinity) <= MAX_RANDOM_DELAY_MS, {
+    error: (issue) => `must be a delay of at most 12h such as "15m", "90s" or "1h", got ${showValue(issue.input)}`,
+  }).exactOptional(),
+  catchUp: z.enum(['once', 'skip'], {
+    error: (issue) => (issue.input === undefined ? 'required' : `must be once (run one missed slot when the machine is back) or skip, got ${showValue(issue.input)}`),
+  }).default('once'),
+  overlap: z.enum(['wait', 'skip'], {
+    error: (issue) => (issue.input === undefined ? 'required' : `must be wait (start when the previous run ends) or skip, got ${showValue(issue.input)}`),
+  }).default('wait'),
+  onlyOnAc: onOff('wait for mains power'),
+  requireGatewayDns: onOff('wait until the gateway resolves'),
+  skipOnMetered: onOff('wait while the connection is metered'),
+});
+
 /** One backup job, as written in the file (before `bandwidthLimit` is normalised). */
 export const JobObjectSchema = z.strictObject({
   engine: engine.default('restic'),
@@ -203,6 +229,10 @@ export const JobObjectSchema = z.strictObject({
   mirror: z.boolean({ error: expecting('true or false') }).exactOptional(),
   /** rsync only. */
   timeouts: RsyncTimeoutsSchema.exactOptional(),
+  /** Run by itself on a schedule (absent: only when started by hand). */
+  schedule: ScheduleSchema.exactOptional(),
+  /** No successful backup for this many days: a health item and a notification. */
+  overdueAfterDays: intRange(1, 365).exactOptional(),
 });
 
 /** A job with defaults applied; `uploadLimitKiBps` is absent when uploads are unlimited. */
@@ -474,6 +504,7 @@ export function validKeysAt(path: readonly PropertyKey[], data: unknown): readon
   if (path.length === 2 && first === 'jobs') return Object.keys(JobObjectSchema.shape);
   if (path.length === 3 && first === 'jobs' && third === 'ssh') return Object.keys(SshSchema.shape);
   if (path.length === 3 && first === 'jobs' && third === 'timeouts') return Object.keys(RsyncTimeoutsSchema.shape);
+  if (path.length === 3 && first === 'jobs' && third === 'schedule') return Object.keys(ScheduleSchema.shape);
   if (path.length === 2 && first === 'profiles') return Object.keys(ProfileSchema.shape);
   if (path.length === 3 && first === 'profiles' && third === 'auth') {
     let node: unknown = data;

@@ -16,7 +16,7 @@ describe('docs/configuration.md', () => {
 
   it('documents every key the schema accepts', async () => {
     const text = await readFile(DOC, 'utf8');
-    const levels: PropertyKey[][] = [[], ['settings'], ['jobs', 'x'], ['profiles', 'x'], ['profiles', 'x', 'auth']];
+    const levels: PropertyKey[][] = [[], ['settings'], ['jobs', 'x'], ['jobs', 'x', 'schedule'], ['profiles', 'x'], ['profiles', 'x', 'auth']];
     for (const path of levels) {
       for (const key of validKeysAt(path, {})) expect(text, `key ${key}`).toContain(`\`${key}\``);
     }

@@ -7,7 +7,7 @@
  *   its first occurrence only.
  * A slot is identified by its instant, so these rules also decide what "the same slot" is.
  */
-import type { CalendarSchedule, Schedule } from './expression.js';
+import type { CalendarSchedule, Schedule } from '../../config/schedule-expression.js';
 import { firstInstantAtOrAfter, offsetAt, wallAsUtc, wallTimeAt } from './zoned-time.js';
 
 const DAY_MS = 86_400_000;

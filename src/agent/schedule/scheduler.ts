@@ -18,7 +18,7 @@
  * 6. The slot is claimed in the store (fsync'ed) and only then started.
  * Sleeps are capped at a minute: timers stop during suspend, the wall clock does not.
  */
-import type { Schedule } from './expression.js';
+import type { Schedule } from '../../config/schedule-expression.js';
 import { latestSlotBetween, nextSlot, upcomingSlots } from './next-slot.js';
 import type { SlotStore } from './slot-store.js';
 

@@ -28,16 +28,6 @@ function formatter(zone: string): Intl.DateTimeFormat {
   return format;
 }
 
-/** Whether `zone` is an IANA zone this runtime knows ("Europe/Berlin", "UTC"). */
-export function isKnownTimeZone(zone: string): boolean {
-  try {
-    formatter(zone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The zone of this machine (what `timezone` defaults to). */
 export function systemTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone;

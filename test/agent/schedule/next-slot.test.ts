@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseSchedule, type Schedule } from '../../../src/agent/schedule/expression.js';
+import { parseSchedule, type Schedule } from '../../../src/config/schedule-expression.js';
 import { latestSlotBetween, nextSlot, upcomingSlots } from '../../../src/agent/schedule/next-slot.js';
 import { instantsOf, wallTimeAt } from '../../../src/agent/schedule/zoned-time.js';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseSchedule } from '../../../src/agent/schedule/expression.js';
+import { parseSchedule } from '../../../src/config/schedule-expression.js';
 import { Scheduler, type Metered, type PowerSource, type ScheduledJob } from '../../../src/agent/schedule/scheduler.js';
 import { SlotStore } from '../../../src/agent/schedule/slot-store.js';
 import { FakeClock } from '../../helpers/fake-clock.js';

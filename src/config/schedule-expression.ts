@@ -2,7 +2,8 @@
  * Schedule expressions: one parser for 5-field cron (`30 2 * * 1-5`, lists, ranges, steps, names)
  * and the simple forms people write (`daily at 02:00`, `weekly on sunday at 03:00`, `hourly`,
  * `every 6h`). It never throws: bad input comes back as a message naming the part that is wrong and
- * a hint with what would be valid. Pure: no clock, no zone (see next-slot.ts for those).
+ * a hint with what would be valid. Pure: no clock and no zone (src/agent/schedule/next-slot.ts
+ * reads slots in a zone); it lives with the config because the schema validates with it.
  */
 
 /** Wall-clock slots: the times of day, on the days that match (cron and daily/weekly/hourly). */
@@ -230,4 +231,25 @@ function fieldValue(text: string, rule: FieldRule): Result<number> {
   const value = Number(text);
   if (value < rule.min || value > rule.max) return failure(`${value} is out of range ${rule.min}–${rule.max}`, CRON_HINT);
   return { ok: true, value };
+}
+
+/** Whether `zone` is an IANA time zone this runtime knows ("Europe/Berlin", "UTC"). */
+export function isKnownTimeZone(zone: string): boolean {
+  try {
+    return zone !== '' && new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** The longest random delay: a slot should still start the same night. */
+export const MAX_RANDOM_DELAY_MS = 12 * 3_600_000;
+
+/** A delay such as "15m", "90s", "1h" or "0" in ms; undefined when it is not one. */
+export function parseDelay(text: string): number | undefined {
+  const match = /^\s*(\d{1,6})\s*(s|m|h)?\s*$/.exec(text);
+  if (match === null) return undefined;
+  const count = Number(match[1]);
+  if (match[2] === undefined) return count === 0 ? 0 : undefined;
+  return count * { s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];
 }

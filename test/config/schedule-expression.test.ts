@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseSchedule, type Schedule } from '../../../src/agent/schedule/expression.js';
+import { parseSchedule, type Schedule } from '../../src/config/schedule-expression.js';
 
 function ok(text: string): Schedule {
   const parsed = parseSchedule(text);
