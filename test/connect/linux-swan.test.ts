@@ -200,7 +200,7 @@ describe('linux-swan L2TP session', () => {
       ...l2tpUp(dir).slice(0, 3),
       { argv: swanctl(dir, '--initiate', '--child', 'backhaul', '--ike', 'backhaul', '--timeout', '45'), reply: { exitCode: 1, stdout: lines } },
       // swanctl could not even run: the step fails, the rest of the teardown must still happen.
-      { argv: swanctl(dir, '--terminate', '--ike', 'backhaul', '--timeout', '10'), reply: { spawnError: 'EAGAIN' } },
+      { argv: swanctl(dir, '--terminate', '--ike', 'backhaul', '--timeout', '10'), reply: { spawnError: 'EACCES' } },
       unpinSubnet,
     ]);
     const journal = recordingJournal();
