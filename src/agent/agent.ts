@@ -10,15 +10,18 @@ import type { ResticSnapshot } from '../backup/restic-json.js';
 import { editJob } from '../config/edit.js';
 import type { LayerName } from '../config/layers.js';
 import { loadConfig } from '../config/load.js';
+import type { LoadedPolicy } from '../config/policy/format.js';
+import { policyLocation, type PolicyLocation } from '../config/policy/read.js';
 import type { Config } from '../config/schema.js';
 import { createCommandRunner, type CommandRunner } from '../os/command.js';
 import { createFileLogger, type Logger } from '../os/log.js';
-import type { BackhaulPaths } from '../os/paths.js';
+import { currentHost, type BackhaulPaths } from '../os/paths.js';
 import { defaultRedactor, type SecretRedactor } from '../os/redact.js';
 import { ApiProblem, createApiHandler, socketGuard, type ApiBackend } from './api-server.js';
 import { EventBus } from './event-bus.js';
 import { HealthRegistry } from './health.js';
 import { acquireInstanceLock } from './instance-lock.js';
+import { policyInForce } from './managed-policy.js';
 import { editProblem, jobRunning, jobView } from './job-edit.js';
 import { driverForCleanUp } from './tunnel-plan.js';
 import { renderMetrics } from './metrics.js';
@@ -47,6 +50,8 @@ export interface AgentOptions {
   readonly metricsTextfile?: string;
   /** The built renderer bundle the web listener serves (default: the package's dist/ui). */
   readonly webRoot?: string;
+  /** Where the managed policy is (default: this OS's place for the agent's mode, see config/policy/read.ts). */
+  readonly policyLocation?: PolicyLocation;
 }
 
 /** dist/ui of this package (the built renderer): the same relative place from src/agent and dist/agent. */
@@ -103,6 +108,8 @@ export class Agent {
   #config: Config = emptyConfig;
   /** Which config layer set each leaf, for the locks of the job editor. */
   #origins: ReadonlyMap<string, LayerName> = new Map();
+  /** The managed policy in force (current or last good), merged over the config and applied to edits. */
+  #policy: LoadedPolicy | undefined;
   /** Job edits run one at a time: each reads, checks and writes the whole file. */
   #edits: Promise<unknown> = Promise.resolve();
   #configResponse: ConfigResponse;
@@ -169,10 +176,21 @@ export class Agent {
     this.#logger.log('info', 'agent started', { pid: process.pid, mode: this.options.mode, socket: this.socket, version: this.options.version });
   }
 
-  /** Loads the config file; an invalid one leaves the agent up with no jobs and a health item. */
+  /**
+   * Loads the managed policy and the config file; an invalid config, or a broken policy with no
+   * good copy to fall back on (fail closed), leaves the agent up with no jobs and a health item.
+   */
   async reloadConfig(): Promise<void> {
     const file = this.options.paths.configFile;
-    const loaded = await loadConfig({ file });
+    const policy = await policyInForce({
+      location: this.options.policyLocation ?? policyLocation({ ...currentHost(this.options.mode) }),
+      runner: this.#runner,
+      stateDir: this.options.paths.stateDir,
+      health: this.health,
+      now: () => new Date(),
+    });
+    this.#policy = policy.ok ? policy.loaded : undefined;
+    const loaded = policy.ok ? await loadConfig({ file, ...(policy.loaded === undefined ? {} : { policy: policy.loaded }) }) : { ok: false as const, errors: policy.errors };
     if (loaded.ok) {
       this.#config = loaded.config;
       this.#origins = loaded.origins;
@@ -182,10 +200,15 @@ export class Agent {
       this.#config = emptyConfig;
       this.#origins = new Map();
       this.#configResponse = { ok: false, file, errors: loaded.errors };
+      if (!policy.ok) {
+        // The policy's own health item says what is wrong; the config file may be fine.
+        this.health.clear('config.invalid');
+        return;
+      }
       this.health.set({
         code: 'config.invalid',
         title: 'The configuration file has errors',
-        text: `${file}: ${loaded.errors.map((e) => `${e.path === '' ? '' : `${e.path}: `}${e.message}`).join('; ')}`,
+        text: `${file}: ${loaded.errors.map((e) => `${e.source === undefined ? '' : `${e.source}: `}${e.path === '' ? '' : `${e.path}: `}${e.message}`).join('; ')}`,
         severity: 'error',
         badge: true,
         since: new Date().toISOString(),
@@ -405,7 +428,7 @@ export class Agent {
     findJob(this.#config, name);
     const session = this.#supervisor.live().find((s) => s.job === name);
     if (session !== undefined) throw jobRunning(name, session.id);
-    const result = await editJob({ file: this.options.paths.configFile, job: name, patch, origins: this.#origins });
+    const result = await editJob({ file: this.options.paths.configFile, job: name, patch, origins: this.#origins, ...(this.#policy === undefined ? {} : { policy: this.#policy }) });
     if (!result.ok) throw editProblem(result.problem);
     await this.reloadConfig();
     this.#logger.log('info', 'job settings changed', { job: name, fields: Object.keys(patch) });

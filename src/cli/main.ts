@@ -7,6 +7,7 @@ import { pathCommand, validateCommand } from './commands/config.js';
 import { initCommand, snapshotsCommand } from './commands/repository.js';
 import { demoCommand } from './commands/demo.js';
 import { agentCommand } from './commands/agent.js';
+import { jobSetCommand, jobUnsetCommand } from './commands/job.js';
 import { cancelCommand, historyCommand, logsCommand, statusCommand } from './commands/remote.js';
 
 const exitCodesHelp = `
@@ -74,6 +75,21 @@ export function buildProgram(io: { out: Output; err: Output }, setExit: (code: E
     .command('path')
     .description('print where config, state and logs live')
     .action(act(() => pathCommand(globals(), io)));
+
+  const job = program.command('job').description("change a job's everyday fields through the agent (sources, excludes, streams, bandwidthLimit, profile)");
+  job
+    .command('set')
+    .description('set a field; fields locked by your organisation\'s policy are refused')
+    .argument('<job>', 'the job name')
+    .argument('<field>', 'sources, excludes, streams, bandwidthLimit or profile')
+    .argument('<values...>', 'the new value (sources and excludes take several)')
+    .action(act((name: string, field: string, values: string[]) => jobSetCommand(name, field, values, globals(), io)));
+  job
+    .command('unset')
+    .description('remove a field from the config file, so it is back to its default')
+    .argument('<job>', 'the job name')
+    .argument('<field>', 'excludes, streams, bandwidthLimit or profile')
+    .action(act((name: string, field: string) => jobUnsetCommand(name, field, globals(), io)));
 
   program
     .command('agent')

@@ -1,4 +1,6 @@
+import { homedir } from 'node:os';
 import { Agent, packageVersion } from '../../agent/agent.js';
+import { policyLocation } from '../../config/policy/read.js';
 import { cliPaths, type GlobalOptions } from '../context.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { Output } from '../run-view.js';
@@ -26,9 +28,13 @@ export async function agentCommand(options: AgentCommandOptions, global: GlobalO
     io.err.write(`error: --concurrency must be 1–8, got "${options.concurrency ?? ''}"\n`);
     return ExitCode.usage;
   }
+  const mode = global.system === true ? 'system' : 'user';
+  // --home moves the policy too (BACKHAUL_HOME/policy.yaml), as it moves everything else.
+  const env = global.home === undefined ? process.env : { ...process.env, BACKHAUL_HOME: global.home };
   const agent = await Agent.start({
     paths,
-    mode: global.system === true ? 'system' : 'user',
+    mode,
+    policyLocation: policyLocation({ platform: process.platform, env, homedir: homedir(), mode }),
     version: await packageVersion(),
     concurrency,
     ...(options.metricsTextfile === undefined ? {} : { metricsTextfile: options.metricsTextfile }),

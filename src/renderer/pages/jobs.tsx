@@ -28,8 +28,10 @@ export function Field(props: { label: string; children: ComponentChildren; locke
   );
 }
 
+/** The agent's reason starts with "locked by your organisation's policy" (the words the API and CLI use too). */
 function Lock(props: { reason: string; id?: string }) {
-  return <span class="locked" id={props.id}> <span aria-hidden="true">🔒</span> Locked: {props.reason}</span>;
+  const reason = /^locked\b/i.test(props.reason) ? `${props.reason.charAt(0).toUpperCase()}${props.reason.slice(1)}` : `Locked: ${props.reason}`;
+  return <span class="locked" id={props.id}> <span aria-hidden="true">🔒</span> {reason}</span>;
 }
 
 type Json = Readonly<Record<string, unknown>>;
