@@ -1,5 +1,5 @@
 /**
- * Secrets: resolving the references a config holds (`file:` now, `keychain:` later) into values,
+ * Secrets: resolving the references a config holds (`file:/path`, `keychain:NAME`) into values,
  * and writing secrets to disk safely for tools that read them from files. Errors never contain the
  * secret; a resolved value is registered with the caller's redactor before anyone else sees it.
  */
@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdtemp, open } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
+import type { SecretStore } from './secret-store.js';
 
 /** A reference to a secret, as parsed from the config (`file:/abs/path` or `keychain:name`). */
 export type SecretReference =
@@ -32,7 +33,8 @@ export type SecretErrorCode =
   | 'secret.not-text'
   | 'secret.invalid-reference'
   | 'secret.unsupported'
-  | 'secret.exists';
+  | 'secret.exists'
+  | 'secret.store-unavailable';
 
 /** A secret could not be resolved or written. The message and hint never contain the secret. */
 export class SecretError extends Error {
@@ -56,6 +58,13 @@ function errnoCode(error: unknown): string {
   return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'UNKNOWN';
 }
 
+export interface ResolveSecretOptions {
+  /** Registered with every resolved value before anyone else sees it. */
+  readonly redactor?: SecretSink;
+  /** Where `keychain:` names are looked up (src/os/secret-store.ts). */
+  readonly store?: SecretStore;
+}
+
 /**
  * Resolve a secret reference to its value.
  *
@@ -64,24 +73,35 @@ function errnoCode(error: unknown): string {
  * One trailing newline (`\n` or `\r\n`) is removed, since editors add one. Windows ACLs are not
  * checked yet.
  *
- * `keychain:` — not supported yet: fails with `secret.unsupported`.
+ * `keychain:` — looked up by name in `store`; a missing secret names the reference, the store and
+ * the command that adds it.
  *
  * @throws SecretError
  */
-export async function resolveSecret(ref: SecretReference, opts: { readonly redactor?: SecretSink } = {}): Promise<string> {
-  if (ref.kind === 'keychain') {
-    throw new SecretError(
-      'secret.unsupported',
-      `keychain:${ref.name}: keychain references are not supported yet`,
-      'store the secret in a file with mode 0600 and reference it as file:/path/to/file',
-    );
-  }
-  const value = await readSecretFile(ref.path);
+export async function resolveSecret(ref: SecretReference, opts: ResolveSecretOptions = {}): Promise<string> {
+  const value = ref.kind === 'keychain' ? await readKeychainSecret(ref.name, opts.store) : await readSecretFile(ref.path);
   opts.redactor?.add(value);
   return value;
 }
 
-async function readSecretFile(path: string): Promise<string> {
+async function readKeychainSecret(name: string, store: SecretStore | undefined): Promise<string> {
+  if (store === undefined) {
+    // A caller that resolves config secrets without passing the process's store: a wiring bug.
+    throw new SecretError('secret.unsupported', `keychain:${name}: no secret store is available here`, 'this is a bug in Backhaul; use file:/path/to/file for now');
+  }
+  const value = await store.get(name);
+  if (value !== undefined) return value;
+  const where = await store.describe();
+  const command = `backhaul${where.mode === 'system' ? ' --system' : ''} secret set ${name}`;
+  throw new SecretError('secret.not-found', `keychain:${name} not found in ${where.location}`, `store it with: ${command}`);
+}
+
+/**
+ * Reads a secret file with the checks described at {@link resolveSecret}. `trimNewline: false`
+ * returns the bytes exactly (the file store writes them itself, so an editor's newline can't be there).
+ * @throws SecretError
+ */
+export async function readSecretFile(path: string, options: { readonly trimNewline?: boolean } = {}): Promise<string> {
   if (!isAbsolute(path)) {
     throw new SecretError('secret.invalid-reference', `file:${path}: the path must be absolute`, 'write file:/absolute/path/to/file');
   }
@@ -135,7 +155,8 @@ async function readSecretFile(path: string): Promise<string> {
     } finally {
       buffer.fill(0);
     }
-    const value = text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
+    const trim = options.trimNewline ?? true;
+    const value = !trim ? text : text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
     if (value === '') {
       throw new SecretError('secret.empty', `${path}: the file is empty`, 'write the secret into the file (one line)');
     }

@@ -154,13 +154,13 @@ describe('resolveSecret(file:)', () => {
 });
 
 describe('resolveSecret(keychain:)', () => {
-  it('is not supported yet and says to use file:', async () => {
+  // Found and missing secrets: test/os/keychain.test.ts (Secret Service), test/os/secret-store.test.ts (files).
+  it('without a store (a caller not wired to one) fails clearly instead of guessing a store', async () => {
     const error = await resolveSecret({ kind: 'keychain', name: 'office-user' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SecretError);
     expect(error).toMatchObject({
       code: 'secret.unsupported',
-      message: 'keychain:office-user: keychain references are not supported yet',
-      hint: 'store the secret in a file with mode 0600 and reference it as file:/path/to/file',
+      message: 'keychain:office-user: no secret store is available here',
     });
   });
 });
