@@ -8,7 +8,7 @@ import { locateRestic, ResticBinaryError } from '../backup/restic-binary.js';
 import { createResticEngine, type ResticEngine } from '../backup/restic.js';
 import { JobError } from './job-error.js';
 import { prepareRsyncEngine, sshEndpoint } from './rsync-plan.js';
-import { planTunnel } from './tunnel-plan.js';
+import { planTunnel, type TunnelPlanContext } from './tunnel-plan.js';
 import type { Config, JobConfig } from '../config/schema.js';
 import type { CommandRunner } from '../os/command.js';
 import type { Logger } from '../os/log.js';
@@ -21,6 +21,9 @@ import { appendHistory, type SessionTrigger } from './session/history.js';
 import { openJournal } from './session/journal.js';
 import { runSession, type SessionEvent, type SessionPlan, type SessionPorts } from './session/session.js';
 import type { SessionRecord } from './session/history.js';
+import { choosePath } from './path-choice.js';
+import { createSurroundings } from './around-run/surroundings.js';
+import { jobNotifier } from './around-run/job-notifier.js';
 
 /** Everything a run needs from its surroundings: the loaded config and the process's ports. */
 export interface RunContext {
@@ -40,6 +43,12 @@ export interface RunContext {
    * phone book), a user agent its own. Absent for `run --foreground`, which runs as the user.
    */
   readonly agentMode?: 'user' | 'system';
+  /** What the host offers for tunnels (default: probed through the runner). */
+  readonly hostProbe?: TunnelPlanContext['probe'];
+  /** The TCP connect behind `tunnel: whenNeeded` (default src/os/net.ts). */
+  readonly probeTcp?: typeof probeTcp;
+  /** HTTP for notifications (default the global fetch). */
+  readonly fetch?: typeof fetch;
 }
 
 export { JobError };
@@ -148,7 +157,21 @@ export function planSession(ctx: RunContext, jobName: string, trigger: SessionTr
       ...(job.uploadLimitKiBps === undefined ? {} : { uploadLimitKiBps: job.uploadLimitKiBps }),
     },
     ...supervisionOf(ctx.config, job.profile),
-    tunnel: () => planTunnel({ config: ctx.config, runner: ctx.runner, redactor: ctx.redactor, stateDir: ctx.paths.stateDir, agentMode: ctx.agentMode ?? 'user' }, jobName, job.profile),
+    tunnel: async (signal) => {
+      const tunnelCtx: TunnelPlanContext = {
+        config: ctx.config,
+        runner: ctx.runner,
+        redactor: ctx.redactor,
+        stateDir: ctx.paths.stateDir,
+        agentMode: ctx.agentMode ?? 'user',
+        ...(ctx.hostProbe === undefined ? {} : { probe: ctx.hostProbe }),
+      };
+      if (job.tunnel !== 'whenNeeded' || job.profile === 'direct') return planTunnel(tunnelCtx, jobName, job.profile);
+      // Where am I: tried before any tunnel exists, so a direct answer really means "on the LAN".
+      const path = await choosePath(jobEndpoint(jobName, job), ctx.probeTcp ?? probeTcp, signal);
+      ctx.logger.child({ job: jobName }).log('info', `${path.via === 'direct' ? 'going direct' : `using the ${job.profile} tunnel`}: ${path.reason}`, { path: path.via });
+      return { ...(await planTunnel(tunnelCtx, jobName, path.via === 'direct' ? 'direct' : job.profile)), path };
+    },
   };
 }
 
@@ -207,6 +230,15 @@ export function sessionPorts(ctx: RunContext, jobName: string, options: { engine
     saveHistory: (record) => appendHistory(ctx.paths.stateDir, record),
     log: (level, message, fields) => { ctx.logger.child({ job: jobName }).log(level, message, fields); },
     staleLocks: staleLockMarks(ctx.paths.stateDir),
+    surroundings: createSurroundings({
+      job: jobName,
+      runner: ctx.runner,
+      platform: ctx.platform ?? process.platform,
+      agentPid: process.pid,
+      keepAwake: job.keepAwake,
+      ...(job.hooks === undefined ? {} : { hooks: job.hooks }),
+      log: (level, message) => { ctx.logger.child({ job: jobName }).log(level, message); },
+    }),
   };
 }
 
@@ -222,7 +254,12 @@ export async function runJob(
   const plan = planSession(ctx, jobName, trigger);
   const ports = sessionPorts(ctx, jobName, sessionId === undefined ? {} : { sessionId });
   let log = ctx.logger.child({ job: jobName });
-  return runSession(plan, ports, signal, (event) => {
+  const notifier = jobNotifier(findJob(ctx.config, jobName).notify, {
+    fetch: ctx.fetch ?? fetch,
+    log: (level, message) => { log.log(level, message); },
+  });
+  const record = await runSession(plan, ports, signal, (event) => {
+    if (event.type === 'state' && event.state === 'preflight') notifier.started(jobName, event.sessionId, event.at);
     if (event.type === 'state') {
       log = ctx.logger.child({ job: jobName, sessionId: event.sessionId });
       log.log('info', `session ${event.state}`, { state: event.state });
@@ -237,4 +274,7 @@ export async function runJob(
     }
     onEvent(event);
   });
+  // Bounded by notify.timeoutSeconds and retries; the record is already saved.
+  await notifier.finished(record);
+  return record;
 }

@@ -22,6 +22,8 @@ export const NOT_EDITABLE_JOB_FIELDS: Readonly<Record<string, string>> = {
   ssh: 'the SSH host and key (a secret reference) are set in the config file',
   mirror: 'mirroring deletes files on the destination; change it in the config file',
   timeouts: 'rsync timeouts are set in the config file',
+  hooks: 'hooks run commands as the agent\'s user, so only the config file can set them, never a client of the API',
+  notify: 'notification URLs often carry a token; set them in the config file',
 };
 
 /**

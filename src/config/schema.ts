@@ -184,6 +184,58 @@ export const RsyncTimeoutsSchema = z.strictObject({
   connectSeconds: intRange(1, 600).default(30),
 });
 
+/**
+ * A hook command as an argv list: run without a shell, so a path or an argument with spaces or
+ * quotes means what it says and nothing in the config is ever re-parsed by `sh`. A shell command is
+ * written as ["sh", "-c", "…"] — explicitly.
+ */
+const hookCommand = z
+  .array(nonEmptyString('a program or an argument'), {
+    error: (issue) =>
+      issue.input === undefined
+        ? 'required'
+        : typeof issue.input === 'string'
+          ? 'expected a command as a list [program, arg, …], got a string; for a shell command write ["sh", "-c", "…"]'
+          : `expected a command as a list [program, arg, …], got ${describeKind(issue.input)}`,
+  })
+  .min(1, { error: 'must not be empty; expected [program, arg, …]' });
+
+const hookList = z.array(hookCommand, { error: expecting('a list of commands, each [program, arg, …]') }).default([]);
+
+/** Commands run around a job's session (src/agent/around-run/hooks.ts). */
+export const HooksSchema = z.strictObject({
+  pre: hookList,
+  post: hookList,
+  onFailure: hookList,
+  timeoutSeconds: intRange(1, 3600).default(300),
+});
+
+/**
+ * A notification address. Its value is never repeated in a message: a webhook or ping URL often
+ * carries a token. User info (user:password@) is refused, it would be a secret in the file.
+ */
+const notifyUrl = z.string({ error: expecting('an http:// or https:// URL') }).check((ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(ctx.value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    ctx.issues.push({ code: 'custom', message: 'must be an http:// or https:// URL', input: '[url]' });
+  } else if (url.username !== '' || url.password !== '') {
+    ctx.issues.push({ code: 'custom', message: 'must not hold a user name or password (user:password@); use a URL with a token in its path', input: '[url]' });
+  }
+});
+
+/** Where a job reports its start and end (src/agent/around-run/notify.ts). */
+export const NotifySchema = z.strictObject({
+  webhook: notifyUrl.exactOptional(),
+  healthchecks: notifyUrl.exactOptional(),
+  timeoutSeconds: intRange(1, 60).default(10),
+  retries: intRange(0, 5).default(2),
+});
+
 const onOff = (what: string) => z.boolean({ error: expecting(`true or false (${what})`) }).default(false);
 
 /** When a job runs by itself (src/agent/schedule): the expression and the rules around it. */
@@ -233,6 +285,16 @@ export const JobObjectSchema = z.strictObject({
   schedule: ScheduleSchema.exactOptional(),
   /** No successful backup for this many days: a health item and a notification. */
   overdueAfterDays: intRange(1, 365).exactOptional(),
+  /** `whenNeeded`: direct when the endpoint answers without the tunnel (the office LAN), else `profile`. */
+  tunnel: z
+    .enum(['always', 'whenNeeded'], {
+      error: (issue) => (issue.input === undefined ? 'required' : `must be always or whenNeeded, got ${showValue(issue.input)}`),
+    })
+    .default('always'),
+  /** Hold off idle sleep while the session runs (never a closed lid). */
+  keepAwake: z.boolean({ error: expecting('true or false') }).default(true),
+  hooks: HooksSchema.exactOptional(),
+  notify: NotifySchema.exactOptional(),
 });
 
 /** A job with defaults applied; `uploadLimitKiBps` is absent when uploads are unlimited. */
@@ -428,6 +490,13 @@ function crossFieldChecks(config: unknown, ctx: z.core.$RefinementCtx): void {
         message: 'required for restic jobs: a reference to the repository password (file:/path or keychain:name)',
       });
     }
+    if (job['tunnel'] === 'whenNeeded' && (profile === undefined || profile === DIRECT_PROFILE)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['jobs', name, 'tunnel'],
+        message: 'whenNeeded chooses between the direct path and the job\'s VPN profile, but the job has none; set profile: to a profile name, or remove tunnel',
+      });
+    }
     if (jobEngine === 'rsync') rsyncJobChecks(name, job, ctx);
     if (jobEngine === 'restic') {
       for (const key of RSYNC_ONLY_KEYS) {
@@ -505,6 +574,8 @@ export function validKeysAt(path: readonly PropertyKey[], data: unknown): readon
   if (path.length === 3 && first === 'jobs' && third === 'ssh') return Object.keys(SshSchema.shape);
   if (path.length === 3 && first === 'jobs' && third === 'timeouts') return Object.keys(RsyncTimeoutsSchema.shape);
   if (path.length === 3 && first === 'jobs' && third === 'schedule') return Object.keys(ScheduleSchema.shape);
+  if (path.length === 3 && first === 'jobs' && third === 'hooks') return Object.keys(HooksSchema.shape);
+  if (path.length === 3 && first === 'jobs' && third === 'notify') return Object.keys(NotifySchema.shape);
   if (path.length === 2 && first === 'profiles') return Object.keys(ProfileSchema.shape);
   if (path.length === 3 && first === 'profiles' && third === 'auth') {
     let node: unknown = data;

@@ -56,6 +56,8 @@ describe('defaults', () => {
       password: { kind: 'file', path: '/etc/backhaul/office.pw' },
       profile: 'office',
       streams: 4,
+      tunnel: 'always',
+      keepAwake: true,
     });
     expect(config.jobs['nightly']).not.toHaveProperty('uploadLimitKiBps');
     expect(config.profiles['office']).toEqual({

@@ -4,6 +4,7 @@ import type { BackupSummary } from '../../backup/engine.js';
 import type { SessionFailure } from './failures.js';
 import type { CancelledBy, EndState, SessionState } from './states.js';
 import type { TunnelLossRecord } from './tunnel-supervisor.js';
+import type { PathChoice } from '../path-choice.js';
 
 /** How a run was started. */
 export type SessionTrigger = 'cli' | 'demo' | 'schedule' | 'tray' | 'api';
@@ -30,6 +31,8 @@ export interface SessionRecord {
   readonly phaseSeconds?: Readonly<Partial<Record<SessionState, number>>>;
   /** The VPN gateway that carried the session (the last one, after a failover). */
   readonly gateway?: string;
+  /** For `tunnel: whenNeeded` jobs: whether the session went direct or through the tunnel, and why. */
+  readonly path?: PathChoice;
   /** Each time the tunnel was lost under the running engine, and how its repair went. */
   readonly tunnelLosses?: readonly TunnelLossRecord[];
   /** How often the engine moved no bytes for the configured number of keepalive intervals. */

@@ -8,6 +8,7 @@ import { allowedNext, cancelledBy, isEndState, type EndState, type SessionState 
 import { connectFirstGateway, gatewayCandidates } from './failover.js';
 import { supervise, type Supervision } from './supervise.js';
 import type { ReconnectInfo, SupervisorSettings } from './tunnel-supervisor.js';
+import type { PathChoice } from '../path-choice.js';
 
 /** What one run of a job needs to know, with secrets still as references behind `resolvePassword`. */
 export interface SessionPlan {
@@ -22,8 +23,21 @@ export interface SessionPlan {
   readonly endpoint?: RepositoryEndpoint;
   /** Keepalive, stall and reconnect settings of the tunnel supervisor (defaults: tunnel-supervisor.ts). */
   readonly supervision?: Partial<SupervisorSettings>;
-  /** Chooses the driver and resolves the profile's secrets: part of preflight, so it can fail there. */
-  tunnel(signal: AbortSignal): Promise<{ readonly driver: TunnelDriver; readonly profile: TunnelProfile }>;
+  /**
+   * Chooses the driver and resolves the profile's secrets: part of preflight, so it can fail there.
+   * `path` says why a job that may go either way (`tunnel: whenNeeded`) went the way it did.
+   */
+  tunnel(signal: AbortSignal): Promise<{ readonly driver: TunnelDriver; readonly profile: TunnelProfile; readonly path?: PathChoice }>;
+}
+
+/**
+ * What runs around the session besides tunnel and engine (src/agent/around-run): keep-awake and
+ * the job's hooks. `begin` runs in preflight; a pre hook that fails throws and fails the run.
+ * `end` runs in tearing-down whenever `begin` was called, and returns problems to note.
+ */
+export interface SessionSurroundings {
+  begin(run: { readonly sessionId: string; readonly signal: AbortSignal; readonly trackProcess: (pid: number) => void }): Promise<void>;
+  end(run: { readonly sessionId: string; readonly result: 'success' | 'warning' | 'failed' | 'cancelled' }): Promise<readonly SessionFailure[]>;
 }
 
 /** Every side effect the session needs, injected so tests drive it with fakes and a fixed clock. */
@@ -55,6 +69,7 @@ export interface SessionPorts {
   readonly staleLocks?: { pending(job: string): Promise<boolean>; set(job: string, pending: boolean): Promise<void> };
   /** Session log lines (the supervisor's decisions). */
   log?(level: 'info' | 'warn', message: string, fields?: Readonly<Record<string, unknown>>): void;
+  readonly surroundings?: SessionSurroundings;
 }
 
 export type SessionEvent =
@@ -123,14 +138,37 @@ export async function runSession(
   let usedEngine: BackupEngine | undefined;
   /** The gateway that carried the session last (after any failover). */
   let servedBy: string | undefined;
+  let path: PathChoice | undefined;
+  // Processes the surroundings start (keep-awake), journaled like the engine's so a crash stops them.
+  const surroundingProcesses: SessionEffect[] = [];
+  let surroundingJournaling: Promise<void> = Promise.resolve();
+  let surroundingsBegun = false;
   try {
     await enter('preflight');
-    tunnel = await plan.tunnel(signal);
+    const planned = await plan.tunnel(signal);
+    tunnel = { driver: planned.driver, profile: planned.profile };
+    path = planned.path;
     const { driver } = tunnel;
     const password = await ports.resolvePassword(signal);
     const engine = await ports.prepareEngine(signal);
     usedEngine = engine;
     signal.throwIfAborted();
+    if (ports.surroundings !== undefined) {
+      surroundingsBegun = true;
+      await ports.surroundings.begin({
+        sessionId,
+        signal,
+        trackProcess: (pid) => {
+          surroundingJournaling = surroundingJournaling.then(async () => {
+            const identity = await ports.processIdentity?.(pid);
+            const effect: SessionEffect = identity === undefined ? { effect: 'process', pid } : { effect: 'process', pid, identity };
+            surroundingProcesses.push(effect);
+            await recordEffect(effect);
+          });
+        },
+      });
+      signal.throwIfAborted();
+    }
 
     await enter('connecting');
     // Journaled before connecting: a crash while the tunnel comes up must still tear it down. If
@@ -138,8 +176,8 @@ export async function runSession(
     tunnelEffect = { effect: 'tunnel-up', driver: driver.name, profile: tunnel.profile.name };
     if (driver.name !== 'direct') await recordEffect(tunnelEffect);
     // Several gateways: the first that connects serves (failover.ts); teardown uses the same one.
-    const planned = tunnel.profile;
-    const up = await connectFirstGateway(driver, planned, signal, resources, (level, message) => { ports.log?.(level, message); });
+    const plannedProfile = tunnel.profile;
+    const up = await connectFirstGateway(driver, plannedProfile, signal, resources, (level, message) => { ports.log?.(level, message); });
     const { connected, profile } = up;
     tunnel = { driver, profile };
     if (profile.gateways.length > 0 && driver.name !== 'direct') servedBy = profile.gateways[0];
@@ -185,7 +223,7 @@ export async function runSession(
       driver,
       profile,
       gatewayIndex: up.index,
-      candidates: gatewayCandidates(planned),
+      candidates: gatewayCandidates(plannedProfile),
       endpoint,
       broughtUp: connected.broughtUp,
       resources,
@@ -260,6 +298,16 @@ export async function runSession(
     }
   }
 
+  if (surroundingsBegun && ports.surroundings !== undefined) {
+    try {
+      notes.push(...(await ports.surroundings.end({ sessionId, result: outcome.kind })));
+    } catch (error) {
+      notes.push(toSessionFailure(error));
+    }
+    await surroundingJournaling.catch((error: unknown) => { notes.push(toSessionFailure(error)); });
+    for (const effect of surroundingProcesses) await recordUndone(effect).catch((error: unknown) => { notes.push(toSessionFailure(error)); });
+  }
+
   const end: EndState = outcome.kind === 'cancelled' ? 'cancelled' : outcome.kind === 'failed' ? 'failed' : 'done';
   try {
     await enter(end);
@@ -267,7 +315,7 @@ export async function runSession(
     notes.push(toSessionFailure(error));
     states.push({ state: end, at: ports.now().toISOString() });
   }
-  const record = buildRecord({ sessionId, plan, startedAt, endedAt: ports.now().toISOString(), states, notes, outcome, end, signal, tunnelReport, servedBy });
+  const record = buildRecord({ sessionId, plan, startedAt, endedAt: ports.now().toISOString(), states, notes, outcome, end, signal, tunnelReport, servedBy, path });
   await ports.saveHistory(record);
   await journal.discard();
   onEvent({ type: 'end', record });
@@ -301,6 +349,7 @@ function buildRecord(input: {
   signal: AbortSignal;
   tunnelReport: { readonly losses: SessionRecord['tunnelLosses']; readonly stalls: number } | undefined;
   servedBy: string | undefined;
+  path: PathChoice | undefined;
 }): SessionRecord {
   const { outcome } = input;
   const states = input.states.filter((s) => !isEndState(s.state) || s.state === input.end);
@@ -315,6 +364,7 @@ function buildRecord(input: {
     notes: input.notes,
     phaseSeconds: phaseSeconds(states),
     ...(input.servedBy === undefined ? {} : { gateway: input.servedBy }),
+    ...(input.path === undefined ? {} : { path: input.path }),
     ...(input.tunnelReport?.losses === undefined || input.tunnelReport.losses.length === 0 ? {} : { tunnelLosses: input.tunnelReport.losses }),
     ...(input.tunnelReport === undefined || input.tunnelReport.stalls === 0 ? {} : { stalls: input.tunnelReport.stalls }),
   };
