@@ -11,7 +11,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SessionRecord } from '../../src/api/types.js';
+import type { AgentEvent, SessionRecord } from '../../src/api/types.js';
 import type { AgentUnderTest } from '../helpers/agent-process.js';
 import { sh, type SwanHostLab } from '../helpers/swan-host-lab.js';
 import { charonPidFile, leakedPackets, runJobOnce, type FaultJob } from './fault-job.js';
@@ -88,9 +88,15 @@ export async function runWithDrop(
   plan: DropPlan,
   leakTag: string,
   timeoutMs: number,
-  options: { readonly atDrop?: () => Promise<void> } = {},
+  options: {
+    readonly atDrop?: () => Promise<void>;
+    /** The server port whose incoming bytes count as the upload (default 8000, rclone's). */
+    readonly port?: number;
+    /** Sees every event of the run, in order. */
+    readonly onEvent?: (event: AgentEvent) => void;
+  } = {},
 ): Promise<DropReport> {
-  await lab.uploadCounterReset();
+  await lab.uploadCounterReset(options.port);
   const liveStates: string[] = [];
   let droppedAt: number | undefined;
   let payloadAtDrop = 0;
@@ -119,6 +125,7 @@ export async function runWithDrop(
   let record: SessionRecord | undefined;
   try {
     record = await runJobOnce(agent, (event) => {
+      options.onEvent?.(event);
       if (event.type === 'session' && event.session.state !== liveStates.at(-1)) {
         liveStates.push(event.session.state);
         if (event.session.state === 'backing-up') poller ??= poll();
@@ -155,6 +162,7 @@ export async function runWithDrop(
 
 /** `restic check --read-data` on the server's copy of the repository: every pack read back. */
 export async function checkReadData(job: FaultJob, resticPath: string): Promise<string> {
+  if (job.passwordFile === undefined) throw new Error('checkReadData needs a restic job');
   return sh(`RESTIC_PASSWORD_FILE=${job.passwordFile} ${resticPath} --no-cache -r ${job.repoDir} check --read-data 2>&1 || true`);
 }
 
@@ -163,6 +171,7 @@ export async function checkReadData(job: FaultJob, resticPath: string): Promise<
  * Returns diff's complaints: empty when they match.
  */
 export async function restoreDiff(job: FaultJob, resticPath: string, scratch: string): Promise<string> {
+  if (job.passwordFile === undefined) throw new Error('restoreDiff needs a restic job');
   const target = mkdtempSync(join(scratch, 'restore-'));
   try {
     await sh(`RESTIC_PASSWORD_FILE=${job.passwordFile} ${resticPath} --no-cache -q -r ${job.repoDir} restore latest --target ${target}`);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { AgentEvent, SessionRecord } from '../../src/api/types.js';
 import type { AgentUnderTest } from '../helpers/agent-process.js';
 import { JOB, prepareLabHome, PROFILE } from '../helpers/lab-job.js';
-import { LAB_REPO_SUBNET, sh, type SwanHostLab } from '../helpers/swan-host-lab.js';
+import { LAB_ESP, LAB_GATEWAY, LAB_IKE, LAB_REPO_SUBNET, sh, type SwanHostLab } from '../helpers/swan-host-lab.js';
 
 export { JOB, PROFILE };
 
@@ -19,8 +19,9 @@ export interface FaultJob {
   /** The backed-up folder and its size in bytes. */
   readonly data: string;
   readonly dataBytes: number;
-  readonly passwordFile: string;
-  /** The repository's directory on the server side (restic can open it locally). */
+  /** restic jobs: the repository password's file. */
+  readonly passwordFile?: string;
+  /** The repository's directory on the server side (restic can open it locally); rsync: the destination. */
   readonly repoDir: string;
 }
 
@@ -48,6 +49,45 @@ export async function prepareFaultJob(lab: SwanHostLab, repo: string, profileExt
     profileExtra: { keepaliveSeconds: 5, stallIntervals: 2, reconnectDeadlineSeconds: 90, ...profileExtra },
   });
   return { home, data: data.dir, dataBytes: data.bytes, passwordFile, repoDir: join(lab.dir, 'repos', repo) };
+}
+
+/**
+ * An rsync job through the lab's tunnel to an sshd on the server's private address: `streams`
+ * workers, a short --timeout (`ioSeconds`) so a dead tunnel ends a worker instead of hanging it.
+ * `repoDir` is the destination folder (the namespaces share this machine's file system).
+ */
+export function prepareRsyncFaultJob(lab: SwanHostLab, name: string, sshd: { host: string; port: number; userKey: string; knownHosts: string }, data: { dir: string; bytes: number }, ioSeconds: number): FaultJob {
+  const home = join(lab.dir, `home-${name}`);
+  const dest = join(lab.dir, `dest-${name}`);
+  mkdirSync(join(home, 'run'), { recursive: true });
+  mkdirSync(dest);
+  const pki = join(lab.dir, 'pki');
+  const profile = {
+    type: 'ikev2', driver: 'linux-swan', gateways: [LAB_GATEWAY], routes: [LAB_REPO_SUBNET],
+    auth: { method: 'certificate', certificate: join(pki, 'client.pem'), key: `file:${join(pki, 'client.key')}`, ca: join(pki, 'ca.pem') },
+    ikeProposals: [LAB_IKE], espProposals: [LAB_ESP], keepaliveSeconds: 5, stallIntervals: 2, reconnectDeadlineSeconds: 120,
+  };
+  const lines = [
+    'jobs:',
+    `  ${JOB}:`,
+    '    engine: rsync',
+    `    sources: [${data.dir}]`,
+    `    repository: ${dest}`,
+    '    streams: 3',
+    '    bandwidthLimit: 1 MiB/s',
+    `    profile: ${PROFILE}`,
+    `    timeouts: { ioSeconds: ${ioSeconds}, connectSeconds: 10 }`,
+    '    ssh:',
+    `      host: ${sshd.host}`,
+    `      port: ${sshd.port}`,
+    '      user: root',
+    `      identity: file:${sshd.userKey}`,
+    `      knownHosts: ${sshd.knownHosts}`,
+    `profiles: ${JSON.stringify({ [PROFILE]: profile })}`,
+    '',
+  ];
+  writeFileSync(join(home, 'config.yaml'), lines.join('\n'));
+  return { home, data: data.dir, dataBytes: data.bytes, repoDir: dest };
 }
 
 /** The client charon's pid file inside the job's private tunnel dir. */

@@ -72,10 +72,10 @@ export interface SwanHostLab {
   /** The gateway deletes every IKE SA it holds (a gateway restart, an admin's terminate). */
   terminateServerSas(): Promise<void>;
   /**
-   * Counts what reaches the repository server (TCP to LAB_REPO_HOST:8000) from now on: the bytes the
+   * Counts what reaches the repository server (TCP to LAB_REPO_HOST:port, default rclone's 8000) from now on: the bytes the
    * client really uploaded, retransmissions and re-sent packs included.
    */
-  uploadCounterReset(): Promise<void>;
+  uploadCounterReset(port?: number): Promise<void>;
   uploadCounter(): Promise<{ readonly packets: number; readonly bytes: number; readonly payloadBytes: number }>;
   /** Stops the server's daemons and removes the namespaces and the temp dir (BH5_KEEP keeps the dir). */
   close(): Promise<void>;
@@ -186,8 +186,8 @@ pools { rw { addrs = 10.88.5.0/24 } }
       }
     },
 
-    async uploadCounterReset() {
-      const rules = `table ip ${tag}up {\n chain in {\n  type filter hook input priority filter;\n  ip daddr ${LAB_REPO_HOST} tcp dport 8000 counter\n }\n}\n`;
+    async uploadCounterReset(port = 8000) {
+      const rules = `table ip ${tag}up {\n chain in {\n  type filter hook input priority filter;\n  ip daddr ${LAB_REPO_HOST} tcp dport ${port} counter\n }\n}\n`;
       await sh(`ip netns exec ${ns.server} nft delete table ip ${tag}up 2>/dev/null || true; ip netns exec ${ns.server} nft -f -`, { stdin: rules });
     },
 
