@@ -31,6 +31,7 @@ import { choreError, resticJob, withRepository } from './repository-chores.js';
 import { appendHistory, readHistory, type SessionRecord } from './session/history.js';
 import { readUnfinishedSessions } from './session/journal.js';
 import { Supervisor } from './supervisor.js';
+import { ScheduleService } from './schedule/service.js';
 import { handleLogin, webGuard } from './web-guard.js';
 import { staticHandler } from './web-static.js';
 
@@ -114,6 +115,8 @@ export class Agent {
   #edits: Promise<unknown> = Promise.resolve();
   #configResponse: ConfigResponse;
   #supervisor!: Supervisor;
+  /** Starts scheduled jobs; absent until the agent has recovered and read its history. */
+  #schedule?: ScheduleService;
   #socketServer?: Server;
   #webServer?: Server;
   #releaseLock?: () => Promise<void>;
@@ -161,6 +164,20 @@ export class Agent {
     await this.#recover();
     for (const record of (await readHistory(paths.stateDir)).reverse()) this.#lastRuns.set(record.job, lastRunOf(record));
     this.bus.subscribe(({ event }) => { if (event.type === 'ended') this.#lastRuns.set(event.record.job, lastRunOf(event.record)); });
+    // Scheduled runs take the same path as POST /v1/runs: the supervisor's queue, trigger "schedule".
+    this.#schedule = await ScheduleService.start({
+      stateDir: paths.stateDir,
+      runner: this.#runner,
+      health: this.health,
+      logger: this.#logger,
+      start: (job) => {
+        findJob(this.#config, job);
+        this.#supervisor.start(job, 'schedule');
+      },
+      isRunning: (job) => this.#supervisor.live().some((s) => s.job === job),
+      history: await readHistory(paths.stateDir),
+    }, this.#config);
+    this.bus.subscribe(({ event }) => { if (event.type === 'ended') this.#schedule?.runEnded(event.record); });
     if (this.options.metricsTextfile !== undefined) {
       const file = this.options.metricsTextfile;
       const write = () => {
@@ -372,7 +389,16 @@ export class Agent {
       tree: (job, snapshot, path) => this.#tree(job, snapshot, path),
       restore: (request) => this.#restore(request),
       // Logged for now; the tunnel supervisor (keepalive issue) re-checks the tunnel on resume.
-      power: (event) => { this.#logger.log('info', event === 'suspend' ? 'the system is going to sleep' : 'the system woke up', { power: event }); },
+      power: (event) => {
+        this.#logger.log('info', event === 'suspend' ? 'the system is going to sleep' : 'the system woke up', { power: event });
+        this.#schedule?.power(event);
+      },
+      schedule: (count) => this.#scheduleService().listing(count),
+      pauseSchedules: (untilMs) => {
+        this.#scheduleService().pause(untilMs);
+        this.bus.publish({ type: 'snapshot', status: this.status() });
+        return this.#scheduleService().listing(5);
+      },
       metrics: async () => {
         const live = this.#supervisor.live();
         return renderMetrics(await readHistory(this.options.paths.stateDir), {
@@ -397,7 +423,18 @@ export class Agent {
       sessions: this.#supervisor.live(),
       jobs: this.#jobs(),
       health: this.health.list(),
+      ...this.#pausedField(),
     };
+  }
+
+  #pausedField(): { schedulesPausedUntil?: string } {
+    const until = this.#schedule?.pausedUntil();
+    return until === undefined ? {} : { schedulesPausedUntil: until };
+  }
+
+  #scheduleService(): ScheduleService {
+    if (this.#schedule === undefined) throw new ApiProblem(503, 'agent.starting', 'the scheduler is not running yet', 'Try again in a moment.');
+    return this.#schedule;
   }
 
   #jobs(): JobSummary[] {
@@ -409,6 +446,7 @@ export class Agent {
         name, engine: job.engine, profile: job.profile, repository: job.repository,
         ...(session === undefined ? {} : { sessionId: session.id }),
         ...(lastRun === undefined ? {} : { lastRun }),
+        ...this.#schedule?.jobFields(name),
       };
     });
   }
@@ -431,6 +469,7 @@ export class Agent {
     const result = await editJob({ file: this.options.paths.configFile, job: name, patch, origins: this.#origins, ...(this.#policy === undefined ? {} : { policy: this.#policy }) });
     if (!result.ok) throw editProblem(result.problem);
     await this.reloadConfig();
+    this.#schedule?.configure(this.#config);
     this.#logger.log('info', 'job settings changed', { job: name, fields: Object.keys(patch) });
     // Clients (the tray, other windows) see the new settings without reconnecting.
     this.bus.publish({ type: 'snapshot', status: this.status() });
@@ -489,6 +528,7 @@ export class Agent {
 
   /** Graceful stop: running sessions are cancelled (by the system) and torn down, then servers close. */
   async stop(): Promise<void> {
+    await this.#schedule?.stop();
     await this.#supervisor.shutdown();
     for (const server of [this.#socketServer, this.#webServer]) {
       if (server === undefined) continue;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type {
   ApiError, ConfigResponse, HealthItem, HistoryResponse, JobView, LiveSession, LogsResponse, RestoreRequest, RestoreResponse, SessionRecord,
-  SnapshotsResponse, StartRunResponse, StatusResponse, TreeResponse,
+  ScheduleResponse, SnapshotsResponse, StartRunResponse, StatusResponse, TreeResponse,
 } from '../api/types.js';
 import type { EventBus, NumberedEvent } from './event-bus.js';
 
@@ -43,6 +43,10 @@ export interface ApiBackend {
   restore?(request: RestoreRequest): Promise<RestoreResponse>;
   /** The tray reports the machine going to sleep or waking up (Electron's powerMonitor). */
   power?(event: 'suspend' | 'resume'): void;
+  /** The scheduled jobs and their next `count` runs. */
+  schedule?(count: number): ScheduleResponse;
+  /** Pauses scheduled runs until then (ms), or resumes them (undefined). */
+  pauseSchedules?(untilMs: number | undefined): ScheduleResponse;
   readonly bus: EventBus;
 }
 
@@ -69,6 +73,8 @@ function isJobPatchBody(body: unknown): body is Readonly<Record<string, unknown>
   return typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length <= 16;
 }
 const powerBody = z.strictObject({ event: z.enum(['suspend', 'resume']) });
+/** Until a time within a year (a longer pause is a schedule removed), or null to resume. */
+const pauseBody = z.strictObject({ until: z.union([z.iso.datetime({ offset: true }), z.null()]) });
 const restoreBody = z.strictObject({
   job: z.string().min(1).max(64),
   snapshot: snapshotId,
@@ -256,6 +262,27 @@ function routes(backend: ApiBackend): { method: string; pattern: RegExp; handler
         if (!parsed.success) throw new ApiProblem(400, 'api.bad-request', 'the body must be {"event": "suspend" | "resume"}', 'Send what the OS reported.');
         backend.power(parsed.data.event);
         send(res, 202, { event: parsed.data.event });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/v1\/schedule$/,
+      handler: (_q, res, url) => {
+        if (backend.schedule === undefined) throw notAvailable('The schedule');
+        send(res, 200, backend.schedule(intParam(url, 'count', 5, 1, 100)));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/v1\/schedule\/pause$/,
+      handler: async (req, res) => {
+        if (backend.pauseSchedules === undefined) throw notAvailable('Pausing schedules');
+        const parsed = pauseBody.safeParse(await readJsonBody(req));
+        const until = parsed.success && parsed.data.until !== null ? Date.parse(parsed.data.until) : undefined;
+        if (!parsed.success || (until !== undefined && (until <= Date.now() || until > Date.now() + 366 * 86_400_000))) {
+          throw new ApiProblem(400, 'api.bad-request', 'the body must be {"until": "<ISO time within the next year>"} or {"until": null}', 'Send when scheduled runs may start again, e.g. {"until":"2026-11-26T08:00:00Z"}, or null to resume now.', 'until');
+        }
+        send(res, 200, backend.pauseSchedules(until));
       },
     },
     { method: 'GET', pattern: /^\/v1\/logs$/, handler: (_q, res, url) => { send(res, 200, backend.logs(intParam(url, 'lines', 200, 1, 5000))); } },

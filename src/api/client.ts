@@ -2,7 +2,7 @@ import { SseParser } from './sse.js';
 import {
   ApiPaths,
   type AgentEvent, type ApiError, type ConfigResponse, type HealthItem, type HistoryResponse, type JobPatch, type JobView, type LiveSession, type LogsResponse,
-  type RestoreRequest, type RestoreResponse, type SessionRecord, type SnapshotsResponse, type StartRunResponse, type StatusResponse, type TreeResponse,
+  type RestoreRequest, type RestoreResponse, type ScheduleResponse, type SessionRecord, type SnapshotsResponse, type StartRunResponse, type StatusResponse, type TreeResponse,
 } from './types.js';
 
 /** How the client reaches the agent: a unix socket (CLI, tray) or fetch in a browser. */
@@ -114,6 +114,14 @@ export class AgentClient {
   /** Tells the agent the machine is going to sleep or woke up. */
   power(event: 'suspend' | 'resume'): Promise<{ event: string }> {
     return this.#call('POST', ApiPaths.power, { event });
+  }
+  /** The scheduled jobs with their next `count` runs (`backhaul schedule`). */
+  schedule(count = 5): Promise<ScheduleResponse> {
+    return this.#call('GET', `${ApiPaths.schedule}?count=${count}`);
+  }
+  /** Pauses scheduled runs until `until`, or resumes them (null). */
+  pauseSchedules(until: Date | null): Promise<ScheduleResponse> {
+    return this.#call('POST', ApiPaths.schedulePause, { until: until === null ? null : until.toISOString() });
   }
   async metrics(): Promise<string> {
     return (await this.transport.request('GET', ApiPaths.metrics)).body;

@@ -114,6 +114,35 @@ export interface StatusResponse {
   readonly schedulesPausedUntil?: string;
 }
 
+/** One upcoming scheduled run: the slot (its id, with the job) and when it starts (slot + random delay). */
+export interface ScheduledRun {
+  readonly slot: string;
+  readonly startsAt: string;
+}
+
+/** A scheduled job as `GET /v1/schedule` and `backhaul schedule` show it. */
+export interface JobScheduleInfo {
+  readonly job: string;
+  /** The expression as written (`daily at 02:00`, `30 2 * * *`). */
+  readonly at: string;
+  readonly timezone: string;
+  /** The next runs, a due one still waiting first. */
+  readonly upcoming: readonly ScheduledRun[];
+  /** What a due slot waits for ("AC power (onlyOnAc)"), when one does. */
+  readonly waitingFor?: string;
+  readonly overdueSince?: string;
+}
+
+export interface ScheduleResponse {
+  readonly jobs: readonly JobScheduleInfo[];
+  readonly pausedUntil?: string;
+}
+
+/** `POST /v1/schedule/pause`: pause scheduled runs until then (ISO time), or resume them (null). */
+export interface PauseSchedulesRequest {
+  readonly until: string | null;
+}
+
 export interface StartRunRequest {
   readonly job: string;
 }
@@ -210,5 +239,7 @@ export const ApiPaths = {
   tree: (job: string, snapshot: string, path: string) => `/v1/jobs/${encodeURIComponent(job)}/snapshots/${encodeURIComponent(snapshot)}/tree?path=${encodeURIComponent(path)}`,
   restores: '/v1/restores',
   power: '/v1/power',
+  schedule: '/v1/schedule',
+  schedulePause: '/v1/schedule/pause',
   metrics: '/metrics',
 } as const;

@@ -65,6 +65,8 @@ export interface SchedulerPorts {
   /** Starts the job's run (the supervisor queue), with the slot for the history's notes. */
   readonly start: (job: string, slot: { readonly slotMs: number }) => void;
   readonly log?: (level: 'info' | 'warn' | 'debug', message: string, fields: Record<string, unknown>) => void;
+  /** Called after every evaluation (the agent re-checks overdue jobs there). */
+  readonly afterTick?: () => void;
 }
 
 /** A due slot that has not started yet, and what it waits for. */
@@ -219,6 +221,7 @@ export class Scheduler {
       if (this.#stopped.signal.aborted) return;
       await this.#evaluate(job);
     }
+    this.ports.afterTick?.();
   }
 
   async #evaluate(job: ScheduledJob): Promise<void> {
