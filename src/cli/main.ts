@@ -7,6 +7,7 @@ import { pathCommand, validateCommand } from './commands/config.js';
 import { initCommand, snapshotsCommand } from './commands/repository.js';
 import { demoCommand } from './commands/demo.js';
 import { agentCommand } from './commands/agent.js';
+import { scheduleCommand } from './commands/schedule.js';
 import { jobSetCommand, jobUnsetCommand } from './commands/job.js';
 import { cancelCommand, historyCommand, logsCommand, statusCommand } from './commands/remote.js';
 
@@ -105,6 +106,15 @@ export function buildProgram(io: { out: Output; err: Output }, setExit: (code: E
     .description('what the agent is doing: running backups, jobs, health')
     .option('--json', 'print the status as JSON')
     .action(act((options: { json?: boolean }) => statusCommand(options, globals(), io)));
+
+  program
+    .command('schedule')
+    .description("upcoming scheduled runs of each job, in the job's time zone")
+    .option('--count <n>', 'how many runs per job (default 3)')
+    .option('--pause <duration>', 'pause scheduled runs for this long (30m, 2h, 12h); due slots are skipped')
+    .option('--resume', 'resume paused scheduled runs now')
+    .option('--json', 'print the schedule as JSON')
+    .action(act((options: { count?: string; pause?: string; resume?: boolean; json?: boolean }) => scheduleCommand(options, globals(), io)));
 
   program
     .command('cancel')

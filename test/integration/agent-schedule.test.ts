@@ -52,4 +52,20 @@ it('a job scheduled 2 s ahead starts by itself, with trigger "schedule"', async 
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   expect(live || scheduled !== undefined, agent.output()).toBe(true);
+
+  // The next run is tomorrow's slot: in GET /v1/jobs, and in `backhaul schedule`.
+  const [job] = await agent.client.jobs();
+  expect(job?.nextRunAt).toMatch(new RegExp(`T${at}\\.000Z$`));
+  const listing = captureIo();
+  expect(await main(['--home', home, 'schedule', '--json'], listing.io)).toBe(0);
+  expect(JSON.parse(listing.out.text())).toMatchObject({ jobs: [{ job: 'nightly', at: `daily at ${at}`, timezone: 'UTC', upcoming: [{ startsAt: job?.nextRunAt }, {}, {}] }] });
+  const human = captureIo();
+  expect(await main(['--home', home, 'schedule'], human.io)).toBe(0);
+  expect(human.out.text()).toContain(`nightly  daily at ${at}  (UTC)\n  next  `);
+
+  // Pausing from the CLI shows in the status (the tray's "Pause schedules"), resuming clears it.
+  expect(await main(['--home', home, 'schedule', '--pause', '2h'], captureIo().io)).toBe(0);
+  expect((await agent.client.status()).schedulesPausedUntil).toBeDefined();
+  expect(await main(['--home', home, 'schedule', '--resume'], captureIo().io)).toBe(0);
+  expect((await agent.client.status()).schedulesPausedUntil).toBeUndefined();
 });
