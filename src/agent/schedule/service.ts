@@ -5,6 +5,7 @@
  * `schedule`) and tells it about ended runs, config reloads and power events.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { HealthRegistry } from '../health.js';
@@ -49,6 +50,8 @@ export class ScheduleService {
   readonly #firstSeen = new Map<string, number>();
   #config: Config | undefined;
   #current: { config?: Config } = {};
+  /** The pause survives a restart: "until tomorrow" means tomorrow. */
+  #pauseFile = '';
   #overdue = new Map<string, number>();
 
   private constructor(
@@ -85,6 +88,9 @@ export class ScheduleService {
       afterTick: () => { current.afterTick?.(); },
     });
     const service = new ScheduleService(options, store, scheduler);
+    service.#pauseFile = join(dir, 'pause.json');
+    const saved = await readFile(service.#pauseFile, 'utf8').then((text) => (JSON.parse(text) as { until?: unknown }).until, () => undefined);
+    if (typeof saved === 'string' && !Number.isNaN(Date.parse(saved))) scheduler.pause(Date.parse(saved));
     for (const record of options.history) service.#noteRecord(record);
     current.afterTick = () => { service.#checkOverdue(); };
     service.#current = current;
@@ -119,6 +125,10 @@ export class ScheduleService {
 
   pause(untilMs: number | undefined): void {
     this.scheduler.pause(untilMs);
+    const tmp = `${this.#pauseFile}.tmp`;
+    writeFile(tmp, JSON.stringify({ until: untilMs === undefined ? null : new Date(untilMs).toISOString() }), { mode: 0o600 })
+      .then(() => rename(tmp, this.#pauseFile))
+      .catch((error: unknown) => { this.options.logger.log('warn', 'could not save the schedule pause', { error: String(error) }); });
     this.options.logger.log('info', untilMs === undefined ? 'schedules resumed' : 'schedules paused', untilMs === undefined ? {} : { until: new Date(untilMs).toISOString() });
   }
 
