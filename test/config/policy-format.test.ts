@@ -97,9 +97,18 @@ describe('a policy file', () => {
 
   it('limits: unknown limits, bounds out of the schema\'s range and min above max are refused', () => {
     expect(errorsOf(parseYamlPolicy('limits: { stream: { max: 4 } }\n', FILE))[0]?.message).toContain('did you mean "streams"');
+    expect(errorsOf(parseYamlPolicy('limits: { bandwidth: { max: 4 } }\n', FILE))[0]?.message).toBe('unknown limit; limits can be set for: streams, randomDelay');
     expect(errorsOf(parseYamlPolicy('limits: { streams: { max: 64 } }\n', FILE))[0]?.message).toBe('must be a whole number 1–32 (the range jobs.<name>.streams allows), got 64');
     expect(errorsOf(parseYamlPolicy('limits: { streams: { min: 8, max: 2 } }\n', FILE))[0]?.message).toBe('min (8) is above max (2); swap them');
     expect(errorsOf(parseYamlPolicy('limits: { streams: { min: 1, avg: 2 } }\n', FILE))[0]?.path).toBe('limits.streams.avg');
+  });
+
+  it('limits.randomDelay: delays as in a schedule, checked against the policy\'s own jobs', () => {
+    expect(parseYamlPolicy('limits: { randomDelay: { min: 10m, max: 2h } }\n', FILE)).toMatchObject({ state: 'valid', loaded: { policy: { limits: { randomDelay: { min: 600_000, max: 7_200_000 } } } } });
+    expect(errorsOf(parseYamlPolicy('limits: { randomDelay: { max: 13h } }\n', FILE))[0]?.message).toBe('must be a delay such as "15m" between 0 and 12h (the range jobs.<name>.schedule.randomDelay allows), got "13h"');
+    expect(errorsOf(parseYamlPolicy('limits: { randomDelay: { min: soon } }\n', FILE))[0]?.path).toBe('limits.randomDelay.min');
+    expect(errorsOf(parseYamlPolicy('limits: { randomDelay: { min: 1h, max: 30m } }\n', FILE))[0]?.message).toBe('min (1h) is above max (30m); swap them');
+    expect(errorsOf(parseYamlPolicy('limits: { randomDelay: { min: 30m } }\nconfig: { jobs: { a: { schedule: { at: daily at 02:00, randomDelay: 5m } } } }\n', FILE))[0]).toMatchObject({ path: 'config.jobs.a.schedule.randomDelay', message: 'the policy sets 5m but its own limits.randomDelay is 30m–12h' });
   });
 
   it('only version 1, and only a mapping', () => {

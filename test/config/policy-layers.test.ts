@@ -129,4 +129,16 @@ describe('the policy\'s rules on the merged config', () => {
     const raised = parseConfigText(USER.replace('    streams: 8\n', ''), 'config.yaml', policy({ limits: { streams: { min: 6 } } }));
     expect(raised.ok && raised.config.jobs['nightly']?.streams).toBe(6);
   });
+
+  it('limits.randomDelay: a scheduled job\'s delay outside is refused, an unset one is raised to the minimum, an unscheduled job is left alone', () => {
+    const limited = policy({ limits: { randomDelay: { min: '10m', max: '1h' } } });
+    const scheduled = (delay: string) => USER.replace('    streams: 8\n', `    streams: 8\n    schedule:\n      at: daily at 02:00\n${delay}`);
+    const refused = parseConfigText(scheduled('      randomDelay: 2h\n'), 'config.yaml', limited);
+    expect(!refused.ok && refused.errors).toEqual([expect.objectContaining({ path: 'jobs.nightly.schedule.randomDelay', line: 9, message: expect.stringContaining('2h is outside 10m–1h') as unknown })]);
+    const unset = parseConfigText(scheduled(''), 'config.yaml', limited);
+    expect(unset.ok && unset.config.jobs['nightly']?.schedule?.randomDelay).toBe('10m');
+    expect(parseConfigText(scheduled('      randomDelay: 30m\n'), 'config.yaml', limited).ok).toBe(true);
+    const unscheduled = parseConfigText(USER, 'config.yaml', limited);
+    expect(unscheduled.ok && unscheduled.config.jobs['nightly']?.schedule).toBeUndefined();
+  });
 });

@@ -49,13 +49,13 @@ function attr(element: Element, name: string): string {
 const ROOT = 'Software\\Policies\\Backhaul';
 
 /** A sample registry value for an ADMX element, of the type Group Policy writes for it. */
-function sampleValue(element: Element): { type: string; data: string } {
+function sampleValue(element: Element, key: string): { type: string; data: string } {
   switch (element.tagName) {
     case 'decimal':
       return { type: 'REG_DWORD', data: `0x${Number(attr(element, 'minValue')).toString(16)}` };
     case 'text':
-      // Every text setting today is a path; a path is also a fine sample for other text.
-      return { type: 'REG_SZ', data: 'C:\\Program Files\\Backhaul\\tool.exe' };
+      // Text limits are delays; every other text setting today is a path.
+      return { type: 'REG_SZ', data: key.includes('\\Limits\\') ? '15m' : 'C:\\Program Files\\Backhaul\\tool.exe' };
     case 'multiText':
       return { type: 'REG_MULTI_SZ', data: 'a\\0b' };
     case 'enum':
@@ -81,7 +81,7 @@ function unmappedPolicies(admx: Document): string[] {
     const values: [string, { type: string; data: string }][] = [];
     const valueName = policy.getAttribute('valueName');
     if (valueName !== null) values.push([valueName, { type: 'REG_DWORD', data: '0x1' }]);
-    for (const element of valueElements(policy)) values.push([attr(element, 'valueName'), sampleValue(element)]);
+    for (const element of valueElements(policy)) values.push([attr(element, 'valueName'), sampleValue(element, key)]);
     if (values.length === 0) problems.push(`${name}: writes no registry value`);
     const tree: RegistryKey = { values: new Map(), subkeys: new Map() };
     let at = tree;

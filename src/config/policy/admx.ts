@@ -12,7 +12,7 @@
  * policies, each element (boolean, decimal, text, enum, multiText) tied to a presentation in the
  * ADML's presentationTable and to strings in its stringTable.
  */
-import { LIMITED_JOB_KEYS } from './format.js';
+import { LIMITS } from './limits.js';
 import { kindOf, schemaAt, type KeyKind } from './schema-walk.js';
 
 const ROOT_KEY = 'Software\\Policies\\Backhaul';
@@ -67,21 +67,19 @@ export function admxPolicies(): AdmxPolicy[] {
       elements: [],
     },
   ];
-  for (const key of LIMITED_JOB_KEYS) {
-    const kind = kindOfPath(['jobs', '_', key]);
-    const min = kind?.kind === 'number' ? (kind.min ?? 0) : 0;
-    const max = kind?.kind === 'number' ? (kind.max ?? 2_147_483_647) : 2_147_483_647;
+  for (const spec of LIMITS) {
+    const range = `${String(spec.format(spec.lowest))}–${String(spec.format(spec.highest))}`;
+    const what = spec.unit === 'count' ? 'a whole number' : 'a delay such as 15m, 90s or 2h';
     policies.push({
-      name: `Limits_${key}`,
+      name: `Limits_${spec.key}`,
       category: 'Limits',
-      key: `${ROOT_KEY}\\Limits\\${capitalise(key)}`,
-      policyPath: ['limits', key],
-      displayName: `Limit ${key} of every job`,
-      explain: `Enabled: every job's ${key} must lie between the minimum and the maximum (${min}–${max} allowed). A job that sets a value outside is refused; a job that doesn't set it gets the default moved into the range.`,
-      elements: [
-        { type: 'decimal', id: 'Min', valueName: 'Min', label: 'Minimum', minValue: min, maxValue: max, defaultValue: min },
-        { type: 'decimal', id: 'Max', valueName: 'Max', label: 'Maximum', minValue: min, maxValue: max, defaultValue: max },
-      ],
+      key: `${ROOT_KEY}\\Limits\\${capitalise(spec.key)}`,
+      policyPath: ['limits', spec.key],
+      displayName: `Limit ${spec.path.join('.')} of every job`,
+      explain: `Enabled: every job's ${spec.path.join('.')} must lie between the minimum and the maximum, each ${what} (${range} allowed). A job that sets a value outside is refused; a job that doesn't set it gets its default moved into the range.`,
+      elements: ['Min', 'Max'].map((bound): AdmxElement => spec.unit === 'count'
+        ? { type: 'decimal', id: bound, valueName: bound, label: bound === 'Min' ? 'Minimum' : 'Maximum', minValue: spec.lowest, maxValue: spec.highest, defaultValue: bound === 'Min' ? spec.lowest : spec.highest }
+        : { type: 'text', id: bound, valueName: bound, label: `${bound === 'Min' ? 'Minimum' : 'Maximum'} (e.g. ${bound === 'Min' ? '10m' : '2h'})` }),
     });
   }
   const settings = kindOfPath(['settings']);

@@ -21,11 +21,8 @@ import type { ConfigIssue } from '../issues.js';
 import { formatPath } from '../path.js';
 import { describeKind, NAME_PATTERN, showValue } from '../schema.js';
 import { closestMatch } from '../suggest.js';
+import { LIMITS, limitSpec, showRange, type LimitedKey } from './limits.js';
 import { kindOf, schemaAt } from './schema-walk.js';
-
-/** A numeric job setting a policy can bound. */
-export const LIMITED_JOB_KEYS = ['streams'] as const;
-export type LimitedJobKey = (typeof LIMITED_JOB_KEYS)[number];
 
 export interface Range {
   readonly min: number;
@@ -37,7 +34,8 @@ export interface Policy {
   readonly config: Readonly<Record<string, unknown>>;
   readonly requireCertificateAuth: boolean;
   readonly allowLegacyCiphers: boolean;
-  readonly limits: Readonly<Partial<Record<LimitedJobKey, Range>>>;
+  /** By {@link LIMITS} key; numbers in the limit's unit (a count, or ms for delays). */
+  readonly limits: Readonly<Partial<Record<LimitedKey, Range>>>;
 }
 
 /** A policy and where it came from (a file, a registry key), for messages. */
@@ -120,25 +118,23 @@ export function validatePolicyData(data: unknown, source: string, locate: Locato
   return { ok: true, policy: { config: isMapping(config) ? config : {}, requireCertificateAuth, allowLegacyCiphers, limits } };
 }
 
-function checkLimits(value: unknown, out: Collector): Partial<Record<LimitedJobKey, Range>> {
-  const limits: Partial<Record<LimitedJobKey, Range>> = {};
+function checkLimits(value: unknown, out: Collector): Partial<Record<LimitedKey, Range>> {
+  const limits: Partial<Record<LimitedKey, Range>> = {};
   if (value === undefined || value === null) return limits;
+  const known = LIMITS.map((l) => l.key);
   if (!isMapping(value)) {
     out.add(['limits'], `expected a mapping such as { streams: { min: 1, max: 8 } }, got ${describeKind(value)}`);
     return limits;
   }
   for (const [key, range] of Object.entries(value)) {
-    if (!(LIMITED_JOB_KEYS as readonly string[]).includes(key)) {
-      const guess = closestMatch(key, LIMITED_JOB_KEYS);
-      out.add(['limits', key], `unknown limit${guess === undefined ? '' : ` — did you mean "${guess}"?`}; limits can be set for: ${LIMITED_JOB_KEYS.join(', ')}`, 'key');
+    const spec = limitSpec(key);
+    if (spec === undefined) {
+      const guess = closestMatch(key, known);
+      out.add(['limits', key], `unknown limit${guess === undefined ? '' : ` — did you mean "${guess}"?`}; limits can be set for: ${known.join(', ')}`, 'key');
       continue;
     }
-    const schema = schemaAt(['jobs', '_', key]);
-    const kind = schema === undefined ? undefined : kindOf(schema);
-    const lowest = kind?.kind === 'number' ? (kind.min ?? 0) : 0;
-    const highest = kind?.kind === 'number' ? (kind.max ?? Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER;
     if (!isMapping(range)) {
-      out.add(['limits', key], `expected { min: N, max: N }, got ${describeKind(range)}`);
+      out.add(['limits', key], `expected ${spec.example}, got ${describeKind(range)}`);
       continue;
     }
     let ok = true;
@@ -148,22 +144,23 @@ function checkLimits(value: unknown, out: Collector): Partial<Record<LimitedJobK
         ok = false;
       }
     }
-    const given = { min: range['min'] ?? lowest, max: range['max'] ?? highest };
     const bounds: { min?: number; max?: number } = {};
     for (const bound of ['min', 'max'] as const) {
-      const n = given[bound];
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < lowest || n > highest) {
-        out.add(['limits', key, bound], `must be a whole number ${lowest}–${highest} (the range jobs.<name>.${key} allows), got ${showValue(n)}`);
+      const given = range[bound];
+      const n = given === undefined ? (bound === 'min' ? spec.lowest : spec.highest) : spec.parse(given);
+      if (n === undefined || n < spec.lowest || n > spec.highest) {
+        const what = spec.unit === 'count' ? `a whole number ${spec.lowest}–${spec.highest}` : `a delay such as "15m" between ${String(spec.format(spec.lowest))} and ${String(spec.format(spec.highest))}`;
+        out.add(['limits', key, bound], `must be ${what} (the range jobs.<name>.${spec.path.join('.')} allows), got ${showValue(given)}`);
       } else {
         bounds[bound] = n;
       }
     }
     if (!ok || bounds.min === undefined || bounds.max === undefined) continue;
     if (bounds.min > bounds.max) {
-      out.add(['limits', key], `min (${bounds.min}) is above max (${bounds.max}); swap them`);
+      out.add(['limits', key], `min (${String(spec.format(bounds.min))}) is above max (${String(spec.format(bounds.max))}); swap them`);
       continue;
     }
-    limits[key as LimitedJobKey] = { min: bounds.min, max: bounds.max };
+    limits[spec.key as LimitedKey] = { min: bounds.min, max: bounds.max };
   }
   return limits;
 }
@@ -205,6 +202,13 @@ function checkSubtree(value: unknown, path: readonly string[], out: Collector): 
   }
 }
 
+/** The value at `path` inside `value`, through mappings only. */
+export function valueAt(value: unknown, path: readonly string[]): unknown {
+  let node = value;
+  for (const key of path) node = isMapping(node) ? node[key] : undefined;
+  return node;
+}
+
 function profilesOf(config: Record<string, unknown>): [string, Record<string, unknown>][] {
   const profiles = config['profiles'];
   return isMapping(profiles) ? Object.entries(profiles).filter((e): e is [string, Record<string, unknown>] => isMapping(e[1])) : [];
@@ -238,12 +242,12 @@ function checkRulesAgainstOwnConfig(config: Record<string, unknown>, rules: Omit
   const jobs = config['jobs'];
   if (!isMapping(jobs)) return;
   for (const [name, job] of Object.entries(jobs)) {
-    if (!isMapping(job)) continue;
-    for (const key of LIMITED_JOB_KEYS) {
-      const range = rules.limits[key];
-      const value = job[key];
-      if (range !== undefined && typeof value === 'number' && (value < range.min || value > range.max)) {
-        out.add(['config', 'jobs', name, key], `the policy sets ${value} but its own limits.${key} is ${range.min}–${range.max}`);
+    for (const spec of LIMITS) {
+      const range = rules.limits[spec.key as LimitedKey];
+      const written = valueAt(job, spec.path);
+      const value = spec.parse(written);
+      if (range !== undefined && value !== undefined && (value < range.min || value > range.max)) {
+        out.add(['config', 'jobs', name, ...spec.path], `the policy sets ${String(spec.format(value))} but its own limits.${spec.key} is ${showRange(spec, range)}`);
       }
     }
   }

@@ -25,6 +25,7 @@ import type { CommandRunner } from '../../os/command.js';
 import type { ConfigIssue } from '../issues.js';
 import { formatPath } from '../path.js';
 import { POLICY_KEYS } from './format.js';
+import { LIMITS } from './limits.js';
 import { kindOf, schemaAt } from './schema-walk.js';
 
 /** Where Backhaul's policy lives in the registry (HKLM only: a user can't write there). */
@@ -101,7 +102,7 @@ export function registryToPolicyData(tree: RegistryKey): { data: Record<string, 
   for (const [name, sub] of tree.subkeys) {
     const key = canonical(name, POLICY_KEYS);
     if (key === 'config') data[key] = convertUnder(sub, [], [name], where, errors);
-    else if (key === 'limits') data[key] = plainTree(sub, [name], where, errors, (n) => n.toLowerCase() === 'min' || n.toLowerCase() === 'max' ? n.toLowerCase() : n, 'streams');
+    else if (key === 'limits') data[key] = plainTree(sub, [name], where, errors, (n) => n.toLowerCase() === 'min' || n.toLowerCase() === 'max' ? n.toLowerCase() : n, LIMITS.map((l) => l.key));
     else data[key] = plainTree(sub, [name], where, errors);
   }
   return { data, errors };
@@ -174,7 +175,7 @@ function plainTree(
   where: (path: readonly (string | number)[], valueName?: string) => string,
   errors: ConfigIssue[],
   leafName: (name: string) => string = (n) => n,
-  subkeyName?: string,
+  subkeyNames: readonly string[] = [],
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of key.values) {
@@ -182,7 +183,7 @@ function plainTree(
     if (read !== undefined) out[leafName(name)] = read;
   }
   for (const [name, sub] of key.subkeys) {
-    const field = subkeyName !== undefined && name.toLowerCase() === subkeyName.toLowerCase() ? subkeyName : name;
+    const field = canonical(name, subkeyNames);
     out[field] = plainTree(sub, [...regPath, name], where, errors, leafName);
   }
   return out;

@@ -7,7 +7,16 @@ import type { ConfigIssue } from '../issues.js';
 import type { LayerName } from '../layers.js';
 import { formatPath } from '../path.js';
 import type { Config } from '../schema.js';
-import { LIMITED_JOB_KEYS, type LoadedPolicy } from './format.js';
+import { valueAt, type LoadedPolicy } from './format.js';
+import { LIMITS, showRange, type LimitedKey } from './limits.js';
+
+/** A copy of `job` with `value` at `path` (mappings along the path are copied, not changed). */
+function withValueAt<T>(job: T, path: readonly string[], value: unknown): T {
+  const [head, ...rest] = path;
+  if (head === undefined) return value as T;
+  const mapping = job as Record<string, unknown>;
+  return { ...mapping, [head]: withValueAt(mapping[head], rest, value) } as T;
+}
 
 /** The config as the policy allows it (defaults clamped into limits), or the breaches. */
 export interface RulesOutcome {
@@ -36,16 +45,20 @@ export function applyPolicyRules(config: Config, origins: ReadonlyMap<string, La
   const jobs: Record<string, Config['jobs'][string]> = {};
   for (const [name, job] of Object.entries(config.jobs)) {
     let adjusted = job;
-    for (const key of LIMITED_JOB_KEYS) {
-      const range = policy.limits[key];
+    for (const spec of LIMITS) {
+      const range = policy.limits[spec.key as LimitedKey];
       if (range === undefined) continue;
-      const value = adjusted[key];
-      if (value >= range.min && value <= range.max) continue;
-      const origin = origins.get(formatPath(['jobs', name, key]));
+      // A limit under a mapping the job doesn't have (no schedule) has nothing to bound.
+      if (spec.path.length > 1 && valueAt(adjusted, spec.path.slice(0, -1)) === undefined) continue;
+      const written = valueAt(adjusted, spec.path);
+      // Unset: the schema's default for a count; no delay (0) for a delay.
+      const value = written === undefined ? 0 : spec.parse(written);
+      if (value === undefined || (value >= range.min && value <= range.max)) continue;
+      const origin = origins.get(formatPath(['jobs', name, ...spec.path]));
       if (origin === undefined || origin === 'defaults') {
-        adjusted = { ...adjusted, [key]: Math.min(range.max, Math.max(range.min, value)) };
+        adjusted = withValueAt(adjusted, spec.path, spec.format(Math.min(range.max, Math.max(range.min, value))));
       } else {
-        add(['jobs', name, key], `${value} is outside ${range.min}–${range.max}, the range your organisation's policy (${source}) allows for ${key}; choose a value in that range`);
+        add(['jobs', name, ...spec.path], `${String(spec.format(value))} is outside ${showRange(spec, range)}, the range your organisation's policy (${source}) allows for ${spec.key}; choose a value in that range`);
       }
     }
     jobs[name] = adjusted;
