@@ -43,7 +43,7 @@ export interface DropReport {
   readonly uploadedBytes: number;
   readonly uploadedRatio: number;
   /** Milliseconds from the drop to: the session noticing, the tunnel re-verified, the session's
-   * "bytes flow again", and the server seeing bytes again (256 KiB past what it had at the drop). */
+   * "bytes flow again", and the server seeing bytes again (256 KiB more after its counter stood still). */
   readonly detectMs?: number;
   readonly verifiedMs?: number;
   readonly flowingMs?: number;
@@ -99,25 +99,31 @@ export async function runWithDrop(
   await lab.uploadCounterReset(options.port);
   const liveStates: string[] = [];
   let droppedAt: number | undefined;
-  let payloadAtDrop = 0;
   let serverFlowingAt: number | undefined;
   let leakedBeforeDrop = Number.NaN;
   let lifted: Promise<void> = Promise.resolve();
   let ended = false;
   let poller: Promise<void> | undefined;
 
+  // The server's view of the outage: after the drop, the first poll that saw no new byte marks
+  // the wire gone quiet (bytes already in flight when the fault went in still arrive); flowing
+  // again is the first poll after that with FLOWING_AGAIN_BYTES more.
+  let quietAt: { at: number; payload: number } | undefined;
+  let previousPayload = -1;
   const poll = async (): Promise<void> => {
     for (let i = 0; i < MAX_POLLS && !ended; i++) {
       const { payloadBytes } = await lab.uploadCounter();
       if (droppedAt === undefined && payloadBytes >= plan.at * job.dataBytes) {
         leakedBeforeDrop = await leakedPackets(lab, leakTag);
         droppedAt = Date.now();
-        payloadAtDrop = payloadBytes;
         await options.atDrop?.();
         ({ lifted } = await inject(lab, job, plan));
-      } else if (droppedAt !== undefined && serverFlowingAt === undefined && payloadBytes >= payloadAtDrop + FLOWING_AGAIN_BYTES) {
+      } else if (droppedAt !== undefined && quietAt === undefined && payloadBytes === previousPayload) {
+        quietAt = { at: Date.now(), payload: payloadBytes };
+      } else if (quietAt !== undefined && serverFlowingAt === undefined && payloadBytes >= quietAt.payload + FLOWING_AGAIN_BYTES) {
         serverFlowingAt = Date.now();
       }
+      previousPayload = payloadBytes;
       await sleep(POLL_MS);
     }
   };
@@ -195,7 +201,8 @@ export function dropRow(index: number, resticLabel: string, report: DropReport):
     s(report.flowingMs),
     s(report.serverFlowingMs),
     `${((report.uploadedRatio - 1) * 100).toFixed(1)} %`,
+    (report.record?.tunnelLosses ?? []).map((loss) => `${loss.cause}×${loss.attempts}`).join(', ') || '–',
   ];
 }
 
-export const DROP_TABLE_HEADER = ['#', 'restic', 'drop', 'at', 'end', 'detect s', 'tunnel back s', 'flowing (session) s', 'flowing (server) s', 'uploaded over data set'];
+export const DROP_TABLE_HEADER = ['#', 'restic', 'drop', 'at', 'end', 'detect s', 'tunnel back s', 'flowing (session) s', 'flowing (server) s', 'uploaded over data set', 'losses (cause×attempts)'];

@@ -4,6 +4,8 @@
  * uploaded" means the data set once plus whatever the drop made restic send again. Shared by
  * `npm run test:soak` (test/faults/soak) and `npm run bench -- faults`, which prints the medians.
  */
+import { cpSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LabRestic } from '../helpers/restic-lab.js';
 import type { SwanHostLab } from '../helpers/swan-host-lab.js';
@@ -60,6 +62,14 @@ export async function runSoakDrop(lab: SwanHostLab, plan: SoakPlan, data: { dir:
     report = await runWithDrop(lab, agent, job, plan, leakTag, 300_000);
   } finally {
     await stopLabAgent(agent);
+  }
+  // A repaired tunnel lost again is issue 7's open question: keep what could explain it.
+  if ((report.record?.tunnelLosses?.length ?? 0) > 1) {
+    const evidence = join(tmpdir(), `backhaul-soak-evidence-${plan.index + 1}`);
+    mkdirSync(evidence, { recursive: true });
+    cpSync(join(lab.dir, 'server', 'charon.log'), join(evidence, 'server-charon.log'));
+    cpSync(join(job.home, 'logs'), join(evidence, 'agent-logs'), { recursive: true });
+    console.warn(`soak: drop ${plan.index + 1} lost the tunnel ${report.record?.tunnelLosses?.length ?? 0} times; evidence in ${evidence}`);
   }
   return {
     ...report,
