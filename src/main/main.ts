@@ -22,6 +22,7 @@ import { Notifier } from './notifications.js';
 import { TrayService } from './tray-service.js';
 import { trayState, type TrayAction, type TrayMenuItem } from './tray-state.js';
 import { denyAllPermissions, hardenContents, secureWebPreferences } from './window.js';
+import { pauseEnd } from './pause-end.js';
 
 const APP_ORIGIN = 'app://backhaul';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -78,7 +79,8 @@ async function start(): Promise<void> {
       case 'run': await client.startRun(action.job); return;
       case 'cancel': await client.cancelRun(action.sessionId); return;
       case 'open': openWindow(); return;
-      case 'pause': case 'resume': return; // the scheduler's routes arrive with the scheduler
+      case 'pause': await client.pauseSchedules(pauseEnd(action.until, new Date())); return;
+      case 'resume': await client.pauseSchedules(null); return;
       case 'quit': bridge.closeAll(); app.quit(); return;
     }
   };

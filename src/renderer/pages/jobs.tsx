@@ -9,6 +9,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { AgentApiError } from '../../api/client.js';
 import type { EditableJobField, JobPatch, JobView } from '../../api/types.js';
 import { Empty, Problem } from '../components/bits.js';
+import { formatClock } from '../model/format.js';
 import { problemOf, useApp, useLoad } from '../context.js';
 
 /** Why a field can't be changed here; from the managed policy. */
@@ -146,6 +147,8 @@ function JobCard(props: { name: string; job: Json; view: JobView | undefined; pr
         <dl class="fields">
           {jobFields.filter(([key]) => job[key] !== undefined).map(([key, label]) => <Field key={key} label={label} locked={lockOf(key)}>{text(job[key])}</Field>)}
           <Field label="Repository password">{secretRef(job.password)}</Field>
+          {view?.nextRunAt === undefined ? null : <Field label="Next run">{formatClock(view.nextRunAt, { now: new Date() })}</Field>}
+          {view?.overdueSince === undefined ? null : <Field label="Overdue since">{formatClock(view.overdueSince, { now: new Date() })}</Field>}
         </dl>
       )}
     </section>
