@@ -10,6 +10,7 @@ import { ApiProblem } from './api-server.js';
 
 const STATUS: Readonly<Record<EditProblem['code'], number>> = {
   'config.unknown-job': 404,
+  'config.unknown-profile': 404,
   'config.invalid-value': 400,
   'config.not-editable': 400,
   // 423 Locked: the request is fine, the field belongs to the managed policy.

@@ -18,6 +18,7 @@ import { EDITABLE_JOB_FIELDS, NOT_EDITABLE_JOB_FIELDS, type EditableJobField, ty
 import type { LayerName } from './layers.js';
 import { parseConfigText, readConfigFile, type LoadResult } from './load.js';
 import { formatPath } from './path.js';
+import { keepBackup, type BackupSettings } from './backups.js';
 import type { LoadedPolicy } from './policy/format.js';
 import type { JobConfig } from './schema.js';
 
@@ -25,6 +26,7 @@ import type { JobConfig } from './schema.js';
 export interface EditProblem {
   readonly code:
     | 'config.unknown-job'
+    | 'config.unknown-profile'
     | 'config.invalid-value'
     | 'config.locked'
     | 'config.not-editable'
@@ -52,11 +54,31 @@ export interface EditJobRequest {
   readonly origins: ReadonlyMap<string, LayerName>;
   /** The managed policy in force: the edited file is validated with it on top, as the agent will load it. */
   readonly policy?: LoadedPolicy;
+  /** Where the file as it was before is copied, and how many such copies are kept (src/config/backups.ts). */
+  readonly backup?: BackupSettings;
 }
+
+/**
+ * What an edit may touch: one entry of `jobs` or `profiles`, its editable fields (in the order they
+ * are applied), the keys that exist but stay file-only (with why), and a hint per field.
+ */
+export interface EditTarget {
+  readonly collection: 'jobs' | 'profiles';
+  readonly name: string;
+  readonly editable: readonly string[];
+  readonly notEditable: Readonly<Record<string, string>>;
+  readonly hints: Readonly<Record<string, string>>;
+}
+
+function jobTarget(job: string): EditTarget {
+  return { collection: 'jobs', name: job, editable: EDITABLE_JOB_FIELDS, notEditable: NOT_EDITABLE_JOB_FIELDS, hints: FIELD_HINTS };
+}
+
+const LABEL = { jobs: 'job', profiles: 'profile' } as const;
 
 // Both start with the words the API, CLI and UI all show: "locked by your organisation's policy".
 const POLICY_REASON = 'locked by your organisation\'s policy, which sets this value; ask your administrator to change it';
-const POLICY_JOB_REASON = 'locked by your organisation\'s policy, which defines this whole job; ask your administrator to change it';
+const POLICY_ENTRY_REASON = (label: string) => `locked by your organisation's policy, which defines this whole ${label}; ask your administrator to change it`;
 
 /** What to do about an invalid value of each field (the schema's message already says what is valid). */
 const FIELD_HINTS: Readonly<Record<EditableJobField, string>> = {
@@ -72,14 +94,19 @@ const FIELD_HINTS: Readonly<Record<EditableJobField, string>> = {
  * that only the policy defines (no leaf of it comes from the user file) is locked as a whole.
  */
 export function lockedFields(origins: ReadonlyMap<string, LayerName>, job: string): FieldLocks {
-  const prefix = formatPath(['jobs', job]);
+  return lockedFieldsOf(origins, jobTarget(job));
+}
+
+/** The editable fields of an entry that a managed policy sets (or all of them, when only the policy defines it). */
+export function lockedFieldsOf(origins: ReadonlyMap<string, LayerName>, target: Pick<EditTarget, 'collection' | 'name' | 'editable'>): Readonly<Record<string, string>> {
+  const prefix = formatPath([target.collection, target.name]);
   const under = [...origins].filter(([path]) => path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`));
   const fromPolicyOnly = under.length > 0 && under.every(([, layer]) => layer === 'policy');
-  const locks: Partial<Record<EditableJobField, string>> = {};
-  for (const field of EDITABLE_JOB_FIELDS) {
-    const path = formatPath(['jobs', job, field]);
+  const locks: Record<string, string> = {};
+  for (const field of target.editable) {
+    const path = formatPath([target.collection, target.name, field]);
     const byPolicy = under.some(([key, layer]) => layer === 'policy' && (key === path || key.startsWith(`${path}.`) || key.startsWith(`${path}[`)));
-    if (fromPolicyOnly) locks[field] = POLICY_JOB_REASON;
+    if (fromPolicyOnly) locks[field] = POLICY_ENTRY_REASON(LABEL[target.collection]);
     else if (byPolicy) locks[field] = POLICY_REASON;
   }
   return locks;
@@ -106,16 +133,20 @@ export function jobSettings(job: JobConfig): JobSettings {
  * Value types are judged by the config schema, which words every message.
  */
 export function checkPatch(patch: Readonly<Record<string, unknown>>, job: string, locks: FieldLocks): EditProblem | undefined {
+  return checkPatchFor(patch, jobTarget(job), locks);
+}
+
+export function checkPatchFor(patch: Readonly<Record<string, unknown>>, target: EditTarget, locks: Readonly<Record<string, string>>): EditProblem | undefined {
   for (const key of Object.keys(patch)) {
-    const field = formatPath(['jobs', job, key]);
-    const notEditable = Object.hasOwn(NOT_EDITABLE_JOB_FIELDS, key) ? NOT_EDITABLE_JOB_FIELDS[key] : undefined;
+    const field = formatPath([target.collection, target.name, key]);
+    const notEditable = Object.hasOwn(target.notEditable, key) ? target.notEditable[key] : undefined;
     if (notEditable !== undefined) {
       return { code: 'config.not-editable', field: key, message: `${field} can't be changed here: ${notEditable}`, hint: `Edit ${key} in the config file; the agent reloads it.` };
     }
-    if (!(EDITABLE_JOB_FIELDS as readonly string[]).includes(key)) {
-      return { code: 'config.not-editable', field: key, message: `${field} is not a field that can be changed here`, hint: `Editable fields: ${EDITABLE_JOB_FIELDS.join(', ')}.` };
+    if (!target.editable.includes(key)) {
+      return { code: 'config.not-editable', field: key, message: `${field} is not a field that can be changed here`, hint: `Editable fields: ${target.editable.join(', ')}.` };
     }
-    const locked = locks[key as EditableJobField];
+    const locked = Object.hasOwn(locks, key) ? locks[key] : undefined;
     if (locked !== undefined) {
       return { code: 'config.locked', field: key, message: `${field} is ${locked}`, hint: 'Leave this field as it is; the managed policy decides it (docs/policy.md).' };
     }
@@ -125,11 +156,17 @@ export function checkPatch(patch: Readonly<Record<string, unknown>>, job: string
 
 /**
  * Applies `patch` to job `job` of the config file: lock check, byte-preserving edit, validation of
- * the whole result, atomic write. Never rejects for bad input: every refusal is an {@link EditProblem}.
+ * the whole result, a copy of the file as it was, atomic write. Never rejects for bad input: every
+ * refusal is an {@link EditProblem}.
  */
-export async function editJob(request: EditJobRequest): Promise<EditResult> {
-  const { job, patch } = request;
-  const refused = checkPatch(patch, job, lockedFields(request.origins, job));
+export function editJob(request: EditJobRequest): Promise<EditResult> {
+  return editEntry(request, jobTarget(request.job));
+}
+
+/** {@link editJob} for any entry: `target` says which and what may change. */
+export async function editEntry(request: Omit<EditJobRequest, 'job'>, target: EditTarget): Promise<EditResult> {
+  const { patch } = request;
+  const refused = checkPatchFor(patch, target, lockedFieldsOf(request.origins, target));
   if (refused !== undefined) return { ok: false, problem: refused };
 
   const file = await realpath(request.file).catch(() => request.file); // edit the target of a symlink, keep the link
@@ -138,13 +175,21 @@ export async function editJob(request: EditJobRequest): Promise<EditResult> {
   if (!read.ok) return { ok: false, problem: { code: 'config.unreadable', message: read.issue.message, hint: 'Fix the file, then try again.' } };
   const before = read.text;
 
-  const edited = applyPatch(before, job, patch);
+  const edited = applyPatchTo(before, target, patch);
   if (!edited.ok) return { ok: false, problem: edited.problem };
 
   const loaded = parseConfigText(edited.text, file, request.policy);
-  if (!loaded.ok) return { ok: false, problem: invalidProblem(loaded.errors, job, patch) };
+  if (!loaded.ok) return { ok: false, problem: invalidProblem(loaded.errors, target, patch) };
 
   if (edited.text !== before) {
+    if (request.backup !== undefined) {
+      try {
+        await keepBackup(file, before, request.backup);
+      } catch (error) {
+        const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'error';
+        return { ok: false, problem: { code: 'config.unwritable', message: `can't keep a copy of ${file} in ${request.backup.dir} before changing it (${code})`, hint: `Nothing was saved. The agent needs write access to ${request.backup.dir}.` } };
+      }
+    }
     let outcome: 'written' | 'changed';
     try {
       outcome = await writeAtomically(file, edited.text, version);
@@ -159,12 +204,11 @@ export async function editJob(request: EditJobRequest): Promise<EditResult> {
   return { ok: true, loaded };
 }
 
-function invalidProblem(errors: readonly ConfigIssue[], job: string, patch: Readonly<Record<string, unknown>>): EditProblem {
-  const fields = Object.keys(patch) as EditableJobField[];
-  for (const field of fields) {
-    const path = formatPath(['jobs', job, field]);
+function invalidProblem(errors: readonly ConfigIssue[], target: EditTarget, patch: Readonly<Record<string, unknown>>): EditProblem {
+  for (const field of Object.keys(patch)) {
+    const path = formatPath([target.collection, target.name, field]);
     const issue = errors.find((e) => e.path === path || e.path.startsWith(`${path}[`) || e.path.startsWith(`${path}.`));
-    if (issue !== undefined) return { code: 'config.invalid-value', field, message: `${issue.path}: ${issue.message}`, hint: `${FIELD_HINTS[field]} Nothing was saved.` };
+    if (issue !== undefined) return { code: 'config.invalid-value', field, message: `${issue.path}: ${issue.message}`, hint: `${target.hints[field] ?? ''} Nothing was saved.`.trimStart() };
   }
   // The problem is elsewhere: the file was changed by hand and is invalid on its own.
   const described = errors.slice(0, 3).map((e) => `${e.path === '' ? '' : `${e.path}: `}${e.message}${e.line === undefined ? '' : ` (line ${e.line})`}`);
@@ -188,31 +232,38 @@ interface Splice {
  * same as the Document, yaml prints the whole document: comments kept, layout normalised.
  */
 export function applyPatch(text: string, job: string, patch: JobPatch | Readonly<Record<string, unknown>>): Applied {
+  return applyPatchTo(text, jobTarget(job), patch);
+}
+
+/** {@link applyPatch} for any entry of `jobs` or `profiles`. */
+export function applyPatchTo(text: string, target: Pick<EditTarget, 'collection' | 'name' | 'editable'>, patch: Readonly<Record<string, unknown>>): Applied {
+  const { collection, name: job } = target;
   const doc = parseDocument(text, { keepSourceTokens: false });
-  const jobNode: unknown = doc.getIn(['jobs', job], true);
+  const jobNode: unknown = doc.getIn([collection, job], true);
   if (!isMap(jobNode)) {
-    return { ok: false, problem: { code: 'config.unknown-job', message: `there is no job "${job}" in the config file`, hint: 'Reload the page: the file may have been changed by hand.' } };
+    const label = LABEL[collection];
+    return { ok: false, problem: { code: `config.unknown-${label}`, message: `there is no ${label} "${job}" in the config file`, hint: 'Reload the page: the file may have been changed by hand.' } };
   }
   const splices: Splice[] = [];
   // Offsets are into the original text: place insertions after the original pairs, not the edited ones.
   const originalPairs = [...jobNode.items];
   let spliceable = !jobNode.flow && jobNode.items.length > 0;
-  for (const field of EDITABLE_JOB_FIELDS) {
+  for (const field of target.editable) {
     if (!Object.hasOwn(patch, field)) continue;
-    const value: unknown = (patch as Readonly<Record<string, unknown>>)[field];
+    const value: unknown = patch[field];
     if (value === undefined) continue;
     const pair = originalPairs.find((p) => isScalar(p.key) && p.key.value === field);
     const old: unknown = pair?.value;
     if (isNode(old) && old.anchor !== undefined) {
-      return { ok: false, problem: { code: 'config.not-editable', field, message: `${formatPath(['jobs', job, field])} is a YAML anchor (&${old.anchor}) other parts of the file may refer to`, hint: 'Change it in the config file.' } };
+      return { ok: false, problem: { code: 'config.not-editable', field, message: `${formatPath([collection, job, field])} is a YAML anchor (&${old.anchor}) other parts of the file may refer to`, hint: 'Change it in the config file.' } };
     }
     if (spliceable) {
       const splice = value === null ? removal(text, pair) : pair === undefined ? insertion(text, doc, originalPairs, field, value) : replacement(text, doc, pair, value);
       if (splice === undefined) spliceable = false;
       else if (splice !== 'none') splices.push(splice);
     }
-    if (value === null) doc.deleteIn(['jobs', job, field]);
-    else doc.setIn(['jobs', job, field], doc.createNode(value));
+    if (value === null) doc.deleteIn([collection, job, field]);
+    else doc.setIn([collection, job, field], doc.createNode(value));
   }
   if (spliceable) {
     let out = text;
