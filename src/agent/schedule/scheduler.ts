@@ -82,6 +82,11 @@ export const MISSED_AFTER_MS = 5 * 60_000;
 export const MAX_SLEEP_MS = 60_000;
 /** How often unmet conditions are checked again. */
 export const CONDITION_POLL_MS = 30_000;
+/**
+ * A machine that still runs this long after it said "suspend" is awake: the resume event was lost
+ * (the tray quit, the request failed). Without this, one lost event would stop every schedule.
+ */
+export const SUSPEND_GRACE_MS = 2 * 60_000;
 
 export class Scheduler {
   #jobs = new Map<string, ScheduledJob>();
@@ -89,7 +94,8 @@ export class Scheduler {
   /** Jobs that have not seen a working network since the agent started or the machine woke. */
   readonly #needsNetwork = new Set<string>();
   #pausedUntil: number | undefined;
-  #asleep = false;
+  /** When the machine said it is going to sleep; undefined while awake. */
+  #asleepSince: number | undefined;
   #wake = new AbortController();
   #stopped = new AbortController();
   #loop: Promise<void> | undefined;
@@ -125,12 +131,12 @@ export class Scheduler {
 
   /** The machine is going to sleep: nothing starts until it wakes. */
   suspended(): void {
-    this.#asleep = true;
+    this.#asleepSince = this.ports.now();
   }
 
   /** The machine woke: slots it slept through are missed runs; the network must come back first. */
   resumed(): void {
-    this.#asleep = false;
+    this.#asleepSince = undefined;
     for (const name of this.#jobs.keys()) this.#needsNetwork.add(name);
     this.poke();
   }
@@ -216,7 +222,11 @@ export class Scheduler {
   }
 
   async #tick(): Promise<void> {
-    if (this.#asleep) return;
+    if (this.#asleepSince !== undefined) {
+      if (this.ports.now() - this.#asleepSince < SUSPEND_GRACE_MS) return;
+      this.ports.log?.('info', 'no resume event after a suspend, but the agent runs: the machine is awake', {});
+      this.resumed();
+    }
     for (const job of this.#jobs.values()) {
       if (this.#stopped.signal.aborted) return;
       await this.#evaluate(job);
@@ -230,11 +240,16 @@ export class Scheduler {
     if (store.watermark(job.name) === undefined) await store.track(job.name, now);
     const mark = store.watermark(job.name) ?? now;
     if (now <= mark) return; // the clock went back: nothing after the watermark is due yet
-    const latest = latestSlotBetween(job.schedule, mark, now, job.zone);
+    let latest = latestSlotBetween(job.schedule, mark, now, job.zone);
     if (latest === undefined) return;
-    const dueMs = latest + this.#delay(job, latest);
-    if (dueMs > now) return;
     const previous = this.#pending.get(job.name);
+    let dueMs = latest + this.#delay(job, latest);
+    if (dueMs > now) {
+      // The latest slot's delay is still running; an older slot waiting for a condition still counts.
+      if (previous === undefined || previous.slotMs >= latest) return;
+      latest = previous.slotMs;
+      dueMs = previous.dueMs;
+    }
     if (previous !== undefined && previous.slotMs !== latest) {
       this.ports.log?.('info', 'a waiting scheduled run was replaced by a later slot', { job: job.name, slot: new Date(previous.slotMs).toISOString(), waitingFor: previous.waitingFor });
     }

@@ -133,7 +133,8 @@ describe('Scheduler', () => {
     const scheduler = await m.scheduler([job('daily at 02:00')]);
     await m.runUntil(scheduler, '2026-11-20T23:00:00Z');
     scheduler.suspended();
-    await m.runUntil(scheduler, '2026-11-21T07:00:00Z');
+    // Asleep: no timer fires, nothing is evaluated; the wall clock moves on.
+    await m.clock.run(m.clock.sleep(at('2026-11-21T07:00:00Z') - m.now()));
     expect(m.started).toEqual([]);
     m.network = false;
     scheduler.resumed();
@@ -143,6 +144,28 @@ describe('Scheduler', () => {
     m.network = true;
     await m.runUntil(scheduler, '2026-11-21T07:20:00Z');
     expect(m.started).toEqual([{ job: 'nightly', slot: '2026-11-21T01:00:00.000Z', at: '2026-11-21T07:10:00.000Z' }]);
+  });
+
+  it('a suspend event not followed by resume (the tray quit) holds schedules only briefly', async () => {
+    const m = await machine('2026-11-21T00:50:00Z');
+    const scheduler = await m.scheduler([job('daily at 02:00')]);
+    await m.runUntil(scheduler, '2026-11-21T00:55:00Z');
+    scheduler.suspended();
+    // The machine never slept (or the resume was lost): the agent keeps ticking.
+    await m.runUntil(scheduler, '2026-11-21T01:10:00Z');
+    expect(m.started).toEqual([{ job: 'nightly', slot: '2026-11-21T01:00:00.000Z', at: '2026-11-21T01:00:00.000Z' }]);
+  });
+
+  it('a slot waiting for AC still runs when AC returns while the next slot\'s random delay runs', async () => {
+    const m = await machine('2026-11-21T00:50:00Z');
+    m.random = (key) => (key.endsWith('2026-11-21T01:30:00.000Z') ? 0.9 : 0);
+    m.power = 'battery';
+    const scheduler = await m.scheduler([job('every 30m', { onlyOnAc: true, randomDelayMs: 20 * MINUTE })]);
+    await m.runUntil(scheduler, '2026-11-21T01:32:00Z');
+    expect(scheduler.pending('nightly')?.slotMs).toBe(at('2026-11-21T01:00:00Z'));
+    m.power = 'ac';
+    await m.runUntil(scheduler, '2026-11-21T01:34:00Z');
+    expect(slots(m)).toEqual(['2026-11-21T01:00:00.000Z']);
   });
 
   it('an agent restart mid-slot (a new scheduler over the same state dir) does not run the slot again', async () => {
