@@ -1,12 +1,14 @@
 import { homedir } from 'node:os';
 import { prepareResticEngine, type RunContext } from '../agent/run-job.js';
 import { formatConfigIssues, loadConfig } from '../config/load.js';
+import type { LoadedPolicy } from '../config/policy/format.js';
 import type { Config } from '../config/schema.js';
 import { createCommandRunner } from '../os/command.js';
 import { createFileLogger, type Logger } from '../os/log.js';
 import { resolvePaths, type BackhaulPaths } from '../os/paths.js';
 import { defaultRedactor } from '../os/redact.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { policyForRun } from './policy.js';
 
 /** The global options every command accepts. */
 export interface GlobalOptions {
@@ -24,9 +26,9 @@ export function cliPaths(options: GlobalOptions, env: NodeJS.ProcessEnv = proces
   return options.config === undefined ? paths : { ...paths, configFile: options.config };
 }
 
-/** Loads and validates the config file, or throws a CliError listing every issue. */
-export async function loadConfigOrExit(file: string): Promise<Config> {
-  const loaded = await loadConfig({ file });
+/** Loads and validates the config file (with the managed policy on top, when given), or throws a CliError listing every issue. */
+export async function loadConfigOrExit(file: string, policy?: LoadedPolicy): Promise<Config> {
+  const loaded = await loadConfig({ file, ...(policy === undefined ? {} : { policy }) });
   if (!loaded.ok) {
     throw new CliError(`the config file is not valid: ${file}`, ExitCode.usage, 'Fix the lines above; "backhaul config validate" checks the file without running anything.', [
       formatConfigIssues(loaded.errors, file),
@@ -42,7 +44,9 @@ export interface CommandContext extends RunContext {
 
 export async function commandContext(options: GlobalOptions): Promise<CommandContext> {
   const paths = cliPaths(options);
-  const config = await loadConfigOrExit(paths.configFile);
+  // A run without the agent obeys the managed policy as the agent would (last good copy, fail closed).
+  const policy = await policyForRun(options, paths, (text) => { process.stderr.write(text); });
+  const config = await loadConfigOrExit(paths.configFile, policy);
   const level = process.env.BACKHAUL_LOG_LEVEL;
   const fileLogger = createFileLogger({
     logDir: paths.logDir,

@@ -13,7 +13,6 @@ import type { BackhaulPaths } from '../os/paths.js';
 import { defaultRedactor } from '../os/redact.js';
 import type { GlobalOptions } from './context.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import type { Output } from './run-view.js';
 
 /** Where the policy is for these global options (`--home` moves it, as it moves everything). */
 export function cliPolicyLocation(global: GlobalOptions, env: NodeJS.ProcessEnv = process.env): PolicyLocation {
@@ -30,7 +29,7 @@ export function readCliPolicy(global: GlobalOptions): Promise<PolicyRead> {
  * The policy a foreground run obeys, decided as the agent decides it: the current one, else the
  * last good copy (with a warning), else no run at all (fail closed).
  */
-export async function policyForRun(global: GlobalOptions, paths: BackhaulPaths, err: Output): Promise<LoadedPolicy | undefined> {
+export async function policyForRun(global: GlobalOptions, paths: BackhaulPaths, warn: (text: string) => void): Promise<LoadedPolicy | undefined> {
   const read = await readCliPolicy(global);
   const resolution = await resolvePolicy(read, paths.stateDir);
   switch (resolution.state) {
@@ -39,7 +38,7 @@ export async function policyForRun(global: GlobalOptions, paths: BackhaulPaths, 
     case 'current':
       return resolution.loaded;
     case 'last-good':
-      err.write(`warning: your organisation's policy has errors; the last good policy (read ${resolution.savedAt}) stays in force:\n${formatConfigIssues(resolution.errors, resolution.source)}\n`);
+      warn(`warning: your organisation's policy has errors; the last good policy (read ${resolution.savedAt}) stays in force:\n${formatConfigIssues(resolution.errors, resolution.source)}\n`);
       return resolution.loaded;
     case 'fail-closed':
       throw new CliError(`your organisation's policy (${resolution.source}) has errors, and there is no earlier good policy: nothing runs until it is fixed`, ExitCode.usage, 'Ask your administrator to fix the policy (docs/policy.md).', [formatConfigIssues(resolution.errors, resolution.source)]);
