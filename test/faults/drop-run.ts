@@ -38,6 +38,12 @@ export interface DropReport {
   readonly record?: SessionRecord;
   /** Every state the event stream showed, in order (steps inside `reconnecting` are not states). */
   readonly liveStates: readonly string[];
+  /**
+   * The steps the session's journal held inside `reconnecting` (`connecting`, `verifying`,
+   * `waiting-for-bytes` per attempt), read when it came back to `backing-up` — the journal is gone
+   * once the session ends.
+   */
+  readonly reconnectSteps: readonly string[];
   readonly dropped: boolean;
   /** What the server received over the whole run, TCP payload, and that over the data set. */
   readonly uploadedBytes: number;
@@ -129,12 +135,14 @@ export async function runWithDrop(
   };
 
   let record: SessionRecord | undefined;
+  let reconnectSteps: string[] = [];
   try {
     record = await runJobOnce(agent, (event) => {
       options.onEvent?.(event);
       if (event.type === 'session' && event.session.state !== liveStates.at(-1)) {
         liveStates.push(event.session.state);
         if (event.session.state === 'backing-up') poller ??= poll();
+        if (event.session.state === 'backing-up' && liveStates.includes('reconnecting')) reconnectSteps = journalSteps(job.home, event.session.id);
       }
       return Promise.resolve();
     }, timeoutMs);
@@ -154,6 +162,7 @@ export async function runWithDrop(
     plan,
     ...(record === undefined ? {} : { record }),
     liveStates,
+    reconnectSteps,
     dropped: droppedAt !== undefined,
     uploadedBytes: payloadBytes,
     uploadedRatio: payloadBytes / job.dataBytes,
@@ -164,6 +173,17 @@ export async function runWithDrop(
     leakedBeforeDrop,
     leakedAtEnd: await leakedPackets(lab, leakTag),
   };
+}
+
+/** The `step` entries of a live session's journal (src/agent/session/journal.ts), as `state:step`. */
+function journalSteps(home: string, sessionId: string): string[] {
+  const file = join(home, 'state', 'journal', `${sessionId}.jsonl`);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').flatMap((line) => {
+    if (line.trim() === '') return [];
+    const entry = JSON.parse(line) as { kind?: string; state?: string; step?: string };
+    return entry.kind === 'step' ? [`${entry.state ?? ''}:${entry.step ?? ''}`] : [];
+  });
 }
 
 /** `restic check --read-data` on the server's copy of the repository: every pack read back. */

@@ -65,6 +65,12 @@ describe.skipIf(!swanHostLabAvailable)(`each kind of tunnel drop during a real r
         'preflight', 'connecting', 'verifying', 'backing-up', 'reconnecting', 'backing-up', 'tearing-down', 'done',
       ]);
       expect(report.liveStates).toEqual(['queued', 'preflight', 'connecting', 'verifying', 'backing-up', 'reconnecting', 'backing-up', 'tearing-down', 'done']);
+      // Each attempt journaled as connecting → verifying inside `reconnecting`, the last one verified
+      // and then waiting for bytes (the record itself keeps only states and timings).
+      const attempts = record?.tunnelLosses?.[0]?.attempts ?? 0;
+      expect(report.reconnectSteps.at(-1)).toBe('reconnecting:waiting-for-bytes');
+      expect(report.reconnectSteps.slice(-3)).toEqual(['reconnecting:connecting', 'reconnecting:verifying', 'reconnecting:waiting-for-bytes']);
+      expect(report.reconnectSteps.filter((step) => step === 'reconnecting:connecting')).toHaveLength(attempts);
       expect(record?.result).toBe('success');
       expect(record?.tunnelLosses).toHaveLength(1);
       expect(EXPECTED_CAUSE[kind]).toContain(record?.tunnelLosses?.[0]?.cause);
