@@ -12,7 +12,7 @@ export function socketTransport(socketPath: string): ApiTransport {
           : `the Backhaul agent could not be reached (${error.code ?? error.message})`;
     const hint =
       error.code === 'EACCES'
-        ? `Run as the agent's user, or (system mode) join the "backhaul" group. Socket: ${socketPath}`
+        ? `The agent runs as a system service and only members of the backhaul group may use its socket: add yourself to the backhaul group: sudo usermod -aG backhaul $USER, then log in again (or run the command as the agent's user). Socket: ${socketPath}`
         : `Start it with "backhaul agent" (or use "backhaul run JOB --foreground" without an agent). Socket: ${socketPath}`;
     return new AgentUnreachableError(why, hint);
   };
