@@ -7,6 +7,7 @@ import { pathCommand, validateCommand } from './commands/config.js';
 import { initCommand, snapshotsCommand } from './commands/repository.js';
 import { demoCommand } from './commands/demo.js';
 import { agentCommand } from './commands/agent.js';
+import { serviceCommand } from './commands/service.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { jobSetCommand, jobUnsetCommand } from './commands/job.js';
 import { cancelCommand, historyCommand, logsCommand, statusCommand } from './commands/remote.js';
@@ -100,6 +101,17 @@ export function buildProgram(io: { out: Output; err: Output }, setExit: (code: E
     .option('--concurrency <n>', 'sessions that may run at once (default 1: they share the tunnel)')
     .option('--metrics-textfile <file>', "also write the metrics to <file> after every session (node_exporter's textfile collector)")
     .action(act((options: { web?: boolean; webPort?: string; concurrency?: string; metricsTextfile?: string }) => agentCommand(options, globals(), io)));
+
+  program
+    .command('service')
+    .description('install, remove or show the agent as an OS service (systemd, launchd, Windows service); install/uninstall need root')
+    .argument('<action>', 'install | uninstall | status')
+    .option('--program <path>', 'what the service starts instead of this Node and CLI (e.g. /usr/bin/backhaul)')
+    .option('--json', 'print the service status as JSON')
+    .action(act((action: string, options: { program?: string; json?: boolean }) => {
+      if (action !== 'install' && action !== 'uninstall' && action !== 'status') throw new CliError(`unknown service action "${action}"`, ExitCode.usage, 'Use one of: backhaul service install | uninstall | status');
+      return serviceCommand(action, options, io);
+    }));
 
   program
     .command('status')
