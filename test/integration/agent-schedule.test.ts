@@ -63,6 +63,10 @@ it('a job scheduled 2 s ahead starts by itself, with trigger "schedule"', async 
   expect(await main(['--home', home, 'schedule'], human.io)).toBe(0);
   expect(human.out.text()).toContain(`nightly  daily at ${at}  (UTC)\n  next  `);
 
+  const status = captureIo();
+  expect(await main(['--home', home, 'status'], status.io)).toBe(0);
+  expect(status.out.text()).toContain(`  job nightly  (restic, profile direct)  next run ${job?.nextRunAt ?? ''}`);
+
   // Pausing from the CLI shows in the status (the tray's "Pause schedules"), resuming clears it.
   expect(await main(['--home', home, 'schedule', '--pause', '2h'], captureIo().io)).toBe(0);
   expect((await agent.client.status()).schedulesPausedUntil).toBeDefined();

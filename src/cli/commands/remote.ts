@@ -127,7 +127,12 @@ export async function statusCommand(options: { json?: boolean }, global: GlobalO
     const progress = p === undefined ? '' : `  ${(p.fraction * 100).toFixed(0)}%  ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}${p.etaSeconds === undefined ? '' : `  ETA ${formatDuration(p.etaSeconds)}`}`;
     io.out.write(`● ${s.job}  ${s.state}  session ${s.id}${progress}\n`);
   }
-  for (const job of status.jobs) io.out.write(`  job ${job.name}  (${job.engine}, profile ${job.profile})\n`);
+  for (const job of status.jobs) {
+    const next = job.nextRunAt === undefined ? '' : `  next run ${job.nextRunAt}`;
+    const overdue = job.overdueSince === undefined ? '' : `  overdue since ${job.overdueSince}`;
+    io.out.write(`  job ${job.name}  (${job.engine}, profile ${job.profile})${next}${overdue}\n`);
+  }
+  if (status.schedulesPausedUntil !== undefined) io.out.write(`Scheduled runs are paused until ${status.schedulesPausedUntil}.\n`);
   for (const h of status.health) io.out.write(`${h.severity}: ${h.title} — ${h.text}\n`);
   return ExitCode.ok;
 }
