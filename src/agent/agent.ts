@@ -4,10 +4,11 @@ import { createServer, type Server } from 'node:http';
 import { homedir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConfigResponse, HealthItem, JobSummary, JobView, LastRun, LogLine, RestoreRequest, RestoreResponse, SnapshotInfo, SnapshotsResponse, StatusResponse, TreeResponse } from '../api/types.js';
+import type { ConfigResponse, HealthItem, JobSummary, JobView, LastRun, LogLine, ProfileView, RestoreRequest, RestoreResponse, SnapshotInfo, SnapshotsResponse, StatusResponse, TreeResponse } from '../api/types.js';
 import type { BackupFailure } from '../backup/engine.js';
 import type { ResticSnapshot } from '../backup/restic-json.js';
 import { editJob } from '../config/edit.js';
+import { editProfile } from '../config/profile-edit.js';
 import type { LayerName } from '../config/layers.js';
 import { loadConfig } from '../config/load.js';
 import type { LoadedPolicy } from '../config/policy/format.js';
@@ -23,6 +24,7 @@ import { HealthRegistry } from './health.js';
 import { acquireInstanceLock } from './instance-lock.js';
 import { policyInForce } from './managed-policy.js';
 import { editProblem, jobRunning, jobView } from './job-edit.js';
+import { configBackups, profileInUse, profileViews, unknownProfile } from './profile-edit.js';
 import { driverForCleanUp } from './tunnel-plan.js';
 import { renderMetrics } from './metrics.js';
 import { recoverSession } from './recovery.js';
@@ -368,6 +370,12 @@ export class Agent {
         this.#edits = edit.catch(() => undefined);
         return edit;
       },
+      profiles: () => profileViews(this.#config, this.#origins),
+      editProfile: (name, patch) => {
+        const edit = this.#edits.then(() => this.#editProfile(name, patch));
+        this.#edits = edit.catch(() => undefined);
+        return edit;
+      },
       health: () => this.health.list(),
       config: () => this.#configResponse,
       startRun: (job) => {
@@ -466,7 +474,7 @@ export class Agent {
     findJob(this.#config, name);
     const session = this.#supervisor.live().find((s) => s.job === name);
     if (session !== undefined) throw jobRunning(name, session.id);
-    const result = await editJob({ file: this.options.paths.configFile, job: name, patch, origins: this.#origins, ...(this.#policy === undefined ? {} : { policy: this.#policy }) });
+    const result = await editJob({ file: this.options.paths.configFile, job: name, patch, origins: this.#origins, backup: configBackups(this.options.paths.stateDir), ...(this.#policy === undefined ? {} : { policy: this.#policy }) });
     if (!result.ok) throw editProblem(result.problem);
     await this.reloadConfig();
     this.#schedule?.configure(this.#config);
@@ -474,6 +482,21 @@ export class Agent {
     // Clients (the tray, other windows) see the new settings without reconnecting.
     this.bus.publish({ type: 'snapshot', status: this.status() });
     const view = this.#jobViews().find((j) => j.name === name);
+    if (view === undefined) throw new ApiProblem(409, 'config.changed', `"${name}" is gone from the config file`, 'The file was changed at the same time; reload the page.');
+    return view;
+  }
+
+  /** Like #editJob, for a VPN profile: refused while a job that uses it has a session. */
+  async #editProfile(name: string, patch: Readonly<Record<string, unknown>>): Promise<ProfileView> {
+    if (this.#config.profiles[name] === undefined) throw unknownProfile(this.#config, name);
+    const session = this.#supervisor.live().find((s) => this.#config.jobs[s.job]?.profile === name);
+    if (session !== undefined) throw profileInUse(name, session.job, session.id);
+    const result = await editProfile({ file: this.options.paths.configFile, profile: name, patch, origins: this.#origins, backup: configBackups(this.options.paths.stateDir), ...(this.#policy === undefined ? {} : { policy: this.#policy }) });
+    if (!result.ok) throw editProblem(result.problem);
+    await this.reloadConfig();
+    this.#logger.log('info', 'profile settings changed', { profile: name, fields: Object.keys(patch) });
+    this.bus.publish({ type: 'snapshot', status: this.status() });
+    const view = profileViews(this.#config, this.#origins).find((p) => p.name === name);
     if (view === undefined) throw new ApiProblem(409, 'config.changed', `"${name}" is gone from the config file`, 'The file was changed at the same time; reload the page.');
     return view;
   }

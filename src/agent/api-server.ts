@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type {
-  ApiError, ConfigResponse, HealthItem, HistoryResponse, JobView, LiveSession, LogsResponse, RestoreRequest, RestoreResponse, SessionRecord,
+  ApiError, ConfigResponse, HealthItem, HistoryResponse, JobView, LiveSession, LogsResponse, ProfileView, RestoreRequest, RestoreResponse, SessionRecord,
   ScheduleResponse, SnapshotsResponse, StartRunResponse, StatusResponse, TreeResponse,
 } from '../api/types.js';
 import type { EventBus, NumberedEvent } from './event-bus.js';
@@ -27,6 +27,10 @@ export interface ApiBackend {
   jobs(): JobView[];
   /** Changes a job's editable fields in the config file (keys and values are checked there). */
   editJob?(name: string, patch: Readonly<Record<string, unknown>>): Promise<JobView>;
+  /** The VPN profiles' editable fields and locks. */
+  profiles?(): ProfileView[];
+  /** Changes a profile's editable fields in the config file (keys and values are checked there). */
+  editProfile?(name: string, patch: Readonly<Record<string, unknown>>): Promise<ProfileView>;
   startRun(job: string): StartRunResponse;
   cancelRun(sessionId: string): boolean;
   run(sessionId: string): Promise<LiveSession | SessionRecord | undefined>;
@@ -219,6 +223,25 @@ function routes(backend: ApiBackend): { method: string; pattern: RegExp; handler
         const patch = await readJsonBody(req);
         if (!isJobPatchBody(patch)) throw new ApiProblem(400, 'api.bad-request', 'the body must be a JSON object of the fields to change', 'Send e.g. {"streams": 8}; null puts a field back to its default.');
         send(res, 200, await backend.editJob(name, patch));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/v1\/profiles$/,
+      handler: (_q, res) => {
+        if (backend.profiles === undefined) throw notAvailable('Listing profiles');
+        send(res, 200, backend.profiles());
+      },
+    },
+    {
+      method: 'PATCH',
+      pattern: /^\/v1\/profiles\/([^/]+)$/,
+      handler: async (req, res, _u, [profile = '']) => {
+        if (backend.editProfile === undefined) throw notAvailable('Editing profiles');
+        const name = decodeSegment(profile);
+        const patch = await readJsonBody(req);
+        if (!isJobPatchBody(patch)) throw new ApiProblem(400, 'api.bad-request', 'the body must be a JSON object of the fields to change', 'Send e.g. {"keepaliveSeconds": 15}; null puts a field back to its default.');
+        send(res, 200, await backend.editProfile(name, patch));
       },
     },
     {

@@ -1,7 +1,7 @@
 import { SseParser } from './sse.js';
 import {
   ApiPaths,
-  type AgentEvent, type ApiError, type ConfigResponse, type HealthItem, type HistoryResponse, type JobPatch, type JobView, type LiveSession, type LogsResponse,
+  type AgentEvent, type ApiError, type ConfigResponse, type HealthItem, type HistoryResponse, type JobPatch, type JobView, type LiveSession, type LogsResponse, type ProfilePatch, type ProfileView,
   type RestoreRequest, type RestoreResponse, type ScheduleResponse, type SessionRecord, type SnapshotsResponse, type StartRunResponse, type StatusResponse, type TreeResponse,
 } from './types.js';
 
@@ -72,6 +72,14 @@ export class AgentClient {
    */
   editJob(name: string, patch: JobPatch): Promise<JobView> {
     return this.#call('PATCH', ApiPaths.job(name), patch);
+  }
+  /** The VPN profiles with their everyday fields (never auth) and which a managed policy locks. */
+  profiles(): Promise<ProfileView[]> {
+    return this.#call('GET', ApiPaths.profiles);
+  }
+  /** Changes a profile's everyday fields; refusals as for editJob (`profile.in-use` while a job using it runs). */
+  editProfile(name: string, patch: ProfilePatch): Promise<ProfileView> {
+    return this.#call('PATCH', ApiPaths.profile(name), patch);
   }
   health(): Promise<HealthItem[]> {
     return this.#call('GET', ApiPaths.health);

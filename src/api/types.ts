@@ -10,6 +10,9 @@ import type { FieldLocks, JobPatch, JobSettings } from '../config/job-fields.js'
 
 export type { SessionRecord, SessionTrigger, SessionState, BackupProgress, BackupEvent, BackupSummary, FieldLocks, JobPatch, JobSettings };
 export { EDITABLE_JOB_FIELDS, type EditableJobField } from '../config/job-fields.js';
+import type { ProfileLocks, ProfilePatch, ProfileSettings } from '../config/profile-fields.js';
+export type { ProfileLocks, ProfilePatch, ProfileSettings };
+export { EDITABLE_PROFILE_FIELDS, type EditableProfileField } from '../config/profile-fields.js';
 
 /** Every error response: a stable code, one plain sentence, and what to do. */
 export interface ApiError {
@@ -94,6 +97,18 @@ export interface JobView extends JobSummary {
   readonly settings: JobSettings;
   /** Editable fields that can't be changed here, each with why; empty when none is locked. */
   readonly locked: FieldLocks;
+}
+
+/**
+ * `GET /v1/profiles` and the answer of `PATCH /v1/profiles/NAME`: a VPN profile's everyday fields
+ * (never its auth) and which of those a managed policy locks.
+ */
+export interface ProfileView {
+  readonly name: string;
+  readonly type: 'l2tp' | 'ikev2';
+  readonly settings: ProfileSettings;
+  /** Editable fields that can't be changed here, each with why; empty when none is locked. */
+  readonly locked: ProfileLocks;
 }
 
 export interface AgentInfo {
@@ -228,6 +243,8 @@ export const ApiPaths = {
   status: '/v1/status',
   jobs: '/v1/jobs',
   job: (name: string) => `/v1/jobs/${encodeURIComponent(name)}`,
+  profiles: '/v1/profiles',
+  profile: (name: string) => `/v1/profiles/${encodeURIComponent(name)}`,
   runs: '/v1/runs',
   run: (id: string) => `/v1/runs/${encodeURIComponent(id)}`,
   history: '/v1/history',

@@ -1,0 +1,88 @@
+/**
+ * Editing a VPN profile through the real agent process (`PATCH /v1/profiles/NAME`), with the client
+ * the UI and CLI use: the change lands in the user's file with its comments, a copy of the file as
+ * it was is kept in the state dir, the agent runs with the new value at once, a wrong value or a
+ * secret is refused naming the field, and no answer carries a secret reference.
+ */
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentApiError } from '../../src/api/client.js';
+import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
+
+let agent: AgentUnderTest;
+let home: string;
+let configFile: string;
+let original: string;
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'backhaul-profile-edit-'));
+  configFile = join(home, 'config.yaml');
+  original = [
+    '# office (hand-written)',
+    'jobs:',
+    '  nightly:',
+    '    sources: [/home/me]',
+    '    repository: rest:http://10.99.0.1:8000/office',
+    '    password: file:/etc/backhaul/nightly.pw',
+    '    profile: office',
+    'profiles:',
+    '  office:',
+    '    type: l2tp',
+    '    gateways: [vpn.example.com]   # the old box',
+    '    routes: [10.99.0.0/24]',
+    '    auth: { method: psk, psk: "file:/etc/backhaul/office.psk" }',
+    '',
+  ].join('\n');
+  await writeFile(configFile, original, { mode: 0o600 });
+  agent = await startAgent(home);
+}, 120_000);
+
+afterAll(async () => {
+  if (agent.process.exitCode === null) {
+    agent.process.kill('SIGTERM');
+    await agent.exited;
+  }
+});
+
+async function refusal(promise: Promise<unknown>): Promise<AgentApiError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  if (!(error instanceof AgentApiError)) throw new Error(`expected an AgentApiError, got ${String(error)}`);
+  return error;
+}
+
+describe('PATCH /v1/profiles/NAME on the real agent', () => {
+  it('lists the profiles\' everyday fields, never auth', async () => {
+    const profiles = await agent.client.profiles();
+    expect(profiles).toEqual([
+      {
+        name: 'office', type: 'l2tp', locked: {},
+        settings: { gateways: ['vpn.example.com'], routes: ['10.99.0.0/24'], fullTunnel: false, driver: 'auto', keepaliveSeconds: 30, keepaliveFailures: 4, stallIntervals: 4, reconnectAttempts: 10, reconnectDeadlineSeconds: 600, mssClamp: false },
+      },
+    ]);
+    expect(JSON.stringify(profiles)).not.toContain('office.psk');
+  });
+
+  it('writes the change with its comments, keeps a copy of the old file, and runs with it at once', async () => {
+    const view = await agent.client.editProfile('office', { gateways: ['vpn2.example.com', 'vpn.example.com'], keepaliveSeconds: 15 });
+    expect(view.settings).toMatchObject({ gateways: ['vpn2.example.com', 'vpn.example.com'], keepaliveSeconds: 15 });
+    const text = await readFile(configFile, 'utf8');
+    expect(text).toBe(original.replace('    gateways: [vpn.example.com]   # the old box\n', '    gateways: [vpn2.example.com, vpn.example.com]   # the old box\n').replace('    auth: { method: psk, psk: "file:/etc/backhaul/office.psk" }\n', '    auth: { method: psk, psk: "file:/etc/backhaul/office.psk" }\n    keepaliveSeconds: 15\n'));
+    const copies = await readdir(join(home, 'state', 'config-backups'));
+    expect(copies).toHaveLength(1);
+    expect(await readFile(join(home, 'state', 'config-backups', copies[0] ?? ''), 'utf8')).toBe(original);
+    expect((await agent.client.profiles())[0]?.settings.keepaliveSeconds).toBe(15);
+  });
+
+  it('refuses a wrong value (400, naming the field), auth (400 not editable) and an unknown profile (404); the file is untouched', async () => {
+    const before = await readFile(configFile, 'utf8');
+    const bad = await refusal(agent.client.editProfile('office', { keepaliveSeconds: 1 }));
+    expect(bad).toMatchObject({ status: 400, code: 'config.invalid-value', field: 'keepaliveSeconds', message: 'profiles.office.keepaliveSeconds: must be 5–300, got 1' });
+    const auth = await refusal(agent.client.editProfile('office', { auth: { method: 'psk', psk: 'file:/tmp/x' } } as never));
+    expect(auth).toMatchObject({ status: 400, code: 'config.not-editable', field: 'auth' });
+    const unknown = await refusal(agent.client.editProfile('home', { mtu: 1400 }));
+    expect(unknown).toMatchObject({ status: 404, code: 'config.unknown-profile', hint: 'Known profiles: office.' });
+    expect(await readFile(configFile, 'utf8')).toBe(before);
+  });
+});
