@@ -18,6 +18,7 @@ import { createCommandRunner, type CommandRunner } from '../os/command.js';
 import { createFileLogger, type Logger } from '../os/log.js';
 import { currentHost, type BackhaulPaths } from '../os/paths.js';
 import { defaultRedactor, type SecretRedactor } from '../os/redact.js';
+import { secretStoresBySetting, type SecretStore, type SecretStoreSetting } from '../os/secret-store.js';
 import { ApiProblem, createApiHandler, socketGuard, type ApiBackend } from './api-server.js';
 import { EventBus } from './event-bus.js';
 import { HealthRegistry } from './health.js';
@@ -126,6 +127,8 @@ export class Agent {
   #logger!: Logger;
   #runner: CommandRunner;
   #redactor: SecretRedactor;
+  /** Where `keychain:` secrets are, per settings.secretStore; a fallback to files is a health item. */
+  #secretStores?: (setting: SecretStoreSetting | undefined) => SecretStore;
   /** Each job's last finished session, kept from the history and every `ended` event. */
   readonly #lastRuns = new Map<string, LastRun>();
   /** The login link of the web UI, when it listens. */
@@ -243,8 +246,28 @@ export class Agent {
       redactor: this.#redactor,
       logger: this.#logger,
       agentMode: this.options.mode,
+      secretStore: this.#secretStore(),
       ...(this.options.networkGiveUpMs === undefined ? {} : { networkGiveUpMs: this.options.networkGiveUpMs }),
     };
+  }
+
+  #secretStore(): SecretStore {
+    this.#secretStores ??= secretStoresBySetting({
+      mode: this.options.mode,
+      stateDir: this.options.paths.stateDir,
+      onFallback: (warning) => {
+        this.#logger.log('warn', warning);
+        this.health.set({
+          code: 'secrets.file-store',
+          title: 'Secrets are kept in files, not in an OS keychain',
+          text: warning,
+          severity: 'warning',
+          badge: false,
+          since: new Date().toISOString(),
+        });
+      },
+    });
+    return this.#secretStores(this.#config.settings.secretStore);
   }
 
   #tapLog(line: string): void {

@@ -16,6 +16,7 @@ import { probeTcp, ProbeError } from '../os/net.js';
 import { processIdentity } from '../os/process.js';
 import type { BackhaulPaths } from '../os/paths.js';
 import type { SecretRedactor } from '../os/redact.js';
+import type { SecretStore } from '../os/secret-store.js';
 import { resolveSecret } from '../os/secrets.js';
 import { appendHistory, type SessionTrigger } from './session/history.js';
 import { openJournal } from './session/journal.js';
@@ -43,6 +44,8 @@ export interface RunContext {
    * phone book), a user agent its own. Absent for `run --foreground`, which runs as the user.
    */
   readonly agentMode?: 'user' | 'system';
+  /** Where `keychain:` secrets are looked up (src/os/secret-store.ts); without it they can't be resolved. */
+  readonly secretStore?: SecretStore | undefined;
   /** What the host offers for tunnels (default: probed through the runner). */
   readonly hostProbe?: TunnelPlanContext['probe'];
   /** The TCP connect behind `tunnel: whenNeeded` (default src/os/net.ts). */
@@ -106,7 +109,7 @@ export async function jobPassword(ctx: RunContext, jobName: string, job: JobConf
       `Add "password: file:/path/to/file" (a file with mode 0600) to jobs.${jobName}.`,
     );
   }
-  return resolveSecret(job.password, { redactor: ctx.redactor });
+  return resolveSecret(job.password, { redactor: ctx.redactor, store: ctx.secretStore });
 }
 
 /** The engine a job runs with, found and version-checked. @throws JobError backup.engine-missing */
@@ -162,6 +165,7 @@ export function planSession(ctx: RunContext, jobName: string, trigger: SessionTr
         config: ctx.config,
         runner: ctx.runner,
         redactor: ctx.redactor,
+        secretStore: ctx.secretStore,
         stateDir: ctx.paths.stateDir,
         agentMode: ctx.agentMode ?? 'user',
         ...(ctx.hostProbe === undefined ? {} : { probe: ctx.hostProbe }),

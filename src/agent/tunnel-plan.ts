@@ -13,6 +13,7 @@ import { filePskMemory } from '../connect/windows-psk.js';
 import type { AuthConfig, Config, ProfileConfig } from '../config/schema.js';
 import type { CommandRunner } from '../os/command.js';
 import type { SecretRedactor } from '../os/redact.js';
+import type { SecretStore } from '../os/secret-store.js';
 import { resolveSecret } from '../os/secrets.js';
 
 /** What choosing and preparing a tunnel needs from the agent. */
@@ -20,6 +21,8 @@ export interface TunnelPlanContext {
   readonly config: Config;
   readonly runner: CommandRunner;
   readonly redactor: SecretRedactor;
+  /** Where the profile's `keychain:` secrets are looked up. */
+  readonly secretStore?: SecretStore | undefined;
   readonly stateDir: string;
   /** Session-log lines from the driver (MTU decisions, cipher warnings). */
   readonly log?: DriverLog;
@@ -88,7 +91,7 @@ export async function planTunnel(ctx: TunnelPlanContext, jobName: string, profil
     ...(config.mtu === undefined ? {} : { mtu: config.mtu }),
     routes: config.routes,
     fullTunnel: config.fullTunnel,
-    auth: await resolveAuth(profileName, config.auth, ctx.redactor),
+    auth: await resolveAuth(profileName, config.auth, ctx.redactor, ctx.secretStore),
     ikeProposals: ike,
     espProposals: esp,
     cipherPolicy: config.cipherPolicy,
@@ -133,14 +136,14 @@ function windowsDriver(ctx: Pick<TunnelPlanContext, 'runner' | 'stateDir' | 'log
 }
 
 /** The profile's auth with every secret resolved and registered with the redactor. */
-async function resolveAuth(profileName: string, auth: AuthConfig, redactor: SecretRedactor): Promise<TunnelAuth> {
+async function resolveAuth(profileName: string, auth: AuthConfig, redactor: SecretRedactor, store: SecretStore | undefined): Promise<TunnelAuth> {
   const at = `profiles.${profileName}.auth`;
   const common = {
     ...(auth.username === undefined ? {} : { username: auth.username }),
-    ...(auth.password === undefined ? {} : { password: await resolveSecret(auth.password, { redactor }) }),
+    ...(auth.password === undefined ? {} : { password: await resolveSecret(auth.password, { redactor, store }) }),
     ...(auth.remoteId === undefined ? {} : { remoteId: auth.remoteId }),
   };
-  if (auth.method === 'psk') return { method: 'psk', psk: await resolveSecret(auth.psk, { redactor }), ...common };
+  if (auth.method === 'psk') return { method: 'psk', psk: await resolveSecret(auth.psk, { redactor, store }), ...common };
   if (auth.key === undefined || auth.key.kind !== 'file') {
     throw new TunnelPlanError('config.missing-key', `${at}.key is required for certificate auth: a file: reference to the certificate's private key`,
       `Add key: file:/path/to/client.key (mode 0600) to ${at}.`);
@@ -151,7 +154,7 @@ async function resolveAuth(profileName: string, auth: AuthConfig, redactor: Secr
     method: 'certificate',
     certificate: auth.certificate,
     keyPath: auth.key.path,
-    key: await resolveSecret(auth.key, { redactor }),
+    key: await resolveSecret(auth.key, { redactor, store }),
     ...(auth.ca === undefined ? {} : { ca: auth.ca }),
     ...common,
   };

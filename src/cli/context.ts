@@ -7,6 +7,7 @@ import { createCommandRunner } from '../os/command.js';
 import { createFileLogger, type Logger } from '../os/log.js';
 import { resolvePaths, type BackhaulPaths } from '../os/paths.js';
 import { defaultRedactor } from '../os/redact.js';
+import { openSecretStore } from '../os/secret-store.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { policyForRun } from './policy.js';
 
@@ -58,7 +59,13 @@ export async function commandContext(options: GlobalOptions): Promise<CommandCon
     redactor: defaultRedactor,
     log: (entry) => { logger.log('debug', 'command finished', { ...entry }); },
   });
-  return { config, paths, runner, redactor: defaultRedactor, logger, close: () => fileLogger.close() };
+  const secretStore = openSecretStore({
+    setting: config.settings.secretStore ?? 'auto',
+    mode: options.system === true ? 'system' : 'user',
+    stateDir: paths.stateDir,
+    onFallback: (warning) => { logger.log('warn', warning); },
+  });
+  return { config, paths, runner, redactor: defaultRedactor, logger, secretStore, close: () => fileLogger.close() };
 }
 
 export { prepareResticEngine };

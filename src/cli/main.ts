@@ -11,6 +11,7 @@ import { serviceCommand } from './commands/service.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { jobSetCommand, jobUnsetCommand } from './commands/job.js';
 import { cancelCommand, historyCommand, logsCommand, statusCommand } from './commands/remote.js';
+import { secretCheckCommand, secretDeleteCommand, secretListCommand, secretSetCommand } from './commands/secret.js';
 
 const exitCodesHelp = `
 Exit codes:
@@ -156,6 +157,29 @@ export function buildProgram(io: { out: Output; err: Output }, setExit: (code: E
     .option('--json', 'print one JSON object per line instead of a progress bar')
     .option('--prepare', 'only create the demo config, sample folder and password file (what npm start does before the agent starts)')
     .action(act((options: { json?: boolean; prepare?: boolean }) => demoCommand(options, globals(), io)));
+
+  const secret = program
+    .command('secret')
+    .description('store the secrets that keychain:NAME in the config refers to (OS keychain, or private files where there is none)');
+  secret
+    .command('set')
+    .description('store or replace a secret: asked for without echo, or read from stdin when piped (never from the command line)')
+    .argument('<name>', 'the NAME of keychain:NAME')
+    .action(act((name: string) => secretSetCommand(name, globals(), io)));
+  secret
+    .command('delete')
+    .description('delete a secret')
+    .argument('<name>', 'the NAME of keychain:NAME')
+    .action(act((name: string) => secretDeleteCommand(name, globals(), io)));
+  secret
+    .command('list')
+    .description('the names of the stored secrets, one per line (never the values)')
+    .action(act(() => secretListCommand(globals(), io)));
+  secret
+    .command('check')
+    .description('exit 0 when the secret is stored, 1 when not (never shows it)')
+    .argument('<name>', 'the NAME of keychain:NAME')
+    .action(act((name: string) => secretCheckCommand(name, globals(), io)));
 
   program.addOption(new Option('--debug', 'print stack traces of internal errors').hideHelp());
   return program;

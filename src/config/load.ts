@@ -268,24 +268,12 @@ function configWarnings(config: Config, source: SourceMap): ConfigIssue[] {
   for (const name of Object.keys(config.profiles)) {
     if (!used.has(name)) warn(['profiles', name], 'not used by any job', 'key');
   }
-  const keychainNote = 'keychain: references are not supported yet, so this job will fail to start — use file:/path for now';
   for (const [name, job] of Object.entries(config.jobs)) {
-    if (job.password?.kind === 'keychain') warn(['jobs', name, 'password'], keychainNote);
     if (/^[a-z0-9+.-]+:(?:[a-z0-9+.-]+:)?\/\/[^/@\s]*:[^/@\s]*@/i.test(job.repository)) {
       warn(
         ['jobs', name, 'repository'],
         'the URL embeds a password; it would show up in process lists and logs — remove it from the URL and give credentials to the repository server another way',
       );
-    }
-  }
-  for (const [name, profile] of Object.entries(config.profiles)) {
-    const refs = [
-      ['password', profile.auth.password],
-      ['key', profile.auth.method === 'certificate' ? profile.auth.key : undefined],
-      ['psk', profile.auth.method === 'psk' ? profile.auth.psk : undefined],
-    ] as const;
-    for (const [field, ref] of refs) {
-      if (ref?.kind === 'keychain') warn(['profiles', name, 'auth', field], keychainNote.replace('this job', 'jobs using this profile'));
     }
   }
   return sortIssues(warnings);

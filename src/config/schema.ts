@@ -405,6 +405,12 @@ export const ProfileSchema = z.strictObject({
 export const SettingsSchema = z.strictObject({
   resticPath: absolutePath.exactOptional(),
   rsyncPath: absolutePath.exactOptional(),
+  /** Where keychain:NAME secrets live (src/os/secret-store.ts); absent means auto: the OS keychain where one answers. */
+  secretStore: z
+    .enum(['auto', 'keychain', 'file'], {
+      error: (issue) => `must be auto, keychain or file, got ${showValue(issue.input)}`,
+    })
+    .exactOptional(),
 });
 
 /** Top-level collections may be written as an empty key (`jobs:` with everything commented out). */

@@ -29,8 +29,9 @@ export async function probeSecretService(service: string, timeoutMs = PROBE_TIME
   const timeout = new Promise<ProbeResult>((resolve) => {
     timer = setTimeout(() => { resolve({ ok: false, reason: `no answer within ${timeoutMs / 1000} s` }); }, timeoutMs);
   });
-  const probe = new AsyncEntry(service, PROBE_ACCOUNT, ENTRY_OPTIONS)
-    .getPassword()
+  // Without a bus the constructor itself throws, so it runs inside the promise chain.
+  const probe = Promise.resolve()
+    .then(() => new AsyncEntry(service, PROBE_ACCOUNT, ENTRY_OPTIONS).getPassword())
     .then((): ProbeResult => ({ ok: true }))
     .catch((error: unknown): ProbeResult => ({ ok: false, reason: nativeReason(error) }));
   try {

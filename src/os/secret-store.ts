@@ -146,3 +146,19 @@ export function fallbackWarning(dir: string, reason: string): string {
     'Run a Secret Service (gnome-keyring, KeePassXC) in the session to use it, or set settings.secretStore: file to make this choice explicit.'
   );
 }
+
+/**
+ * A store per `settings.secretStore` value, each opened once: a long-running agent re-reads its
+ * config, and a changed setting must take effect without repeating a warning for an unchanged one.
+ */
+export function secretStoresBySetting(options: Omit<OpenSecretStoreOptions, 'setting'>): (setting: SecretStoreSetting | undefined) => SecretStore {
+  const stores = new Map<SecretStoreSetting, SecretStore>();
+  return (setting = 'auto') => {
+    let store = stores.get(setting);
+    if (store === undefined) {
+      store = openSecretStore({ ...options, setting });
+      stores.set(setting, store);
+    }
+    return store;
+  };
+}

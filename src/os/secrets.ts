@@ -62,7 +62,7 @@ export interface ResolveSecretOptions {
   /** Registered with every resolved value before anyone else sees it. */
   readonly redactor?: SecretSink;
   /** Where `keychain:` names are looked up (src/os/secret-store.ts). */
-  readonly store?: SecretStore;
+  readonly store?: SecretStore | undefined;
 }
 
 /**

@@ -61,11 +61,12 @@ describe('backhaul CLI', () => {
 
   it('prints warnings with their position but still calls the file valid', async () => {
     const file = join(home, 'warn.yaml');
-    await writeFile(file, 'jobs:\n  nightly:\n    sources: [/data]\n    repository: /srv/repo\n    password: keychain:office\n');
+    await writeFile(file, 'jobs:\n  nightly:\n    sources: [/data]\n    repository: rest:https://u:pw@backup.example.com/r\n    password: keychain:office\n');
     const { io, out, err } = captureIo();
     expect(await main(['config', 'validate', file], io)).toBe(0);
     expect(out.text()).toContain('valid (1 job: nightly');
-    expect(err.text()).toMatch(new RegExp(`^warning: ${file}:5:\\d+: jobs\\.nightly\\.password: keychain: references are not supported yet`, 'm'));
+    expect(err.text()).toMatch(new RegExp(`^warning: ${file}:4:\\d+: jobs\\.nightly\\.repository: the URL embeds a password`, 'm'));
+    expect(err.text()).not.toContain('keychain');
   });
 
   it('refuses to run with an invalid config file, exit 2, and lists the problems', async () => {

@@ -226,7 +226,7 @@ describe('bad YAML', () => {
 });
 
 describe('warnings', () => {
-  it('warns about unused profiles, keychain references and passwords in URLs', () => {
+  it('warns about unused profiles and passwords in URLs, not about keychain references', () => {
     const text = `jobs:
   a:
     sources: [/a]
@@ -243,9 +243,7 @@ profiles:
     if (!result.ok) return;
     expect(result.warnings.map((w) => `${w.line ?? 0}: ${w.path}: ${w.message}`)).toEqual([
       '4: jobs.a.repository: the URL embeds a password; it would show up in process lists and logs — remove it from the URL and give credentials to the repository server another way',
-      '5: jobs.a.password: keychain: references are not supported yet, so this job will fail to start — use file:/path for now',
       '7: profiles.spare: not used by any job',
-      '10: profiles.spare.auth.psk: keychain: references are not supported yet, so jobs using this profile will fail to start — use file:/path for now',
     ]);
     expect(JSON.stringify(result.warnings)).not.toContain('s3cret');
   });

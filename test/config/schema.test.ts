@@ -167,6 +167,7 @@ describe('error texts', () => {
     ['root as list', [1], ': expected a mapping with jobs and profiles, got a list'],
     ['version 2', { version: 2 }, 'version: only version 1 is supported, got 2'],
     ['relative resticPath', { settings: { resticPath: 'restic' } }, 'settings.resticPath: must be an absolute path (/…, C:\\… or \\\\server\\share\\…), got "restic"'],
+    ['unknown secretStore', { settings: { secretStore: 'vault' } }, 'settings.secretStore: must be auto, keychain or file, got "vault"'],
     ['profile type', { profiles: { office: profile({ type: 'pptp' }) } }, 'profiles.office.type: must be l2tp or ikev2, got "pptp"'],
     ['missing type', { profiles: { office: { gateways: ['a.example'], auth: { method: 'psk', psk: 'file:/p' } } } }, 'profiles.office.type: required'],
     ['gateways empty', { profiles: { office: profile({ gateways: [] }) } }, 'profiles.office.gateways: must list at least one gateway host name or IP address'],
@@ -232,7 +233,7 @@ describe('secret references', () => {
 describe('validKeysAt', () => {
   it('lists the keys valid at each level', () => {
     expect(validKeysAt([], {})).toEqual(['version', 'settings', 'jobs', 'profiles']);
-    expect(validKeysAt(['settings'], {})).toEqual(['resticPath', 'rsyncPath']);
+    expect(validKeysAt(['settings'], {})).toEqual(['resticPath', 'rsyncPath', 'secretStore']);
     expect(validKeysAt(['jobs', 'x', 'ssh'], {})).toEqual(['host', 'port', 'user', 'identity', 'knownHosts']);
     expect(validKeysAt(['jobs', 'x', 'timeouts'], {})).toEqual(['ioSeconds', 'connectSeconds']);
     expect(validKeysAt(['jobs', 'x'], {})).toContain('streams');
