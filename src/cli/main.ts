@@ -11,6 +11,7 @@ import { serviceCommand } from './commands/service.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { jobSetCommand, jobUnsetCommand } from './commands/job.js';
 import { cancelCommand, historyCommand, logsCommand, statusCommand } from './commands/remote.js';
+import { doctorCommand } from './commands/doctor.js';
 import { secretCheckCommand, secretDeleteCommand, secretListCommand, secretSetCommand } from './commands/secret.js';
 
 const exitCodesHelp = `
@@ -180,6 +181,14 @@ export function buildProgram(io: { out: Output; err: Output }, setExit: (code: E
     .description('exit 0 when the secret is stored, 1 when not (never shows it)')
     .argument('<name>', 'the NAME of keychain:NAME')
     .action(act((name: string) => secretCheckCommand(name, globals(), io)));
+
+  program
+    .command('doctor')
+    .description('the deployment checklist: each item pass / warn / fail with the evidence and the fix (exit 1 when any fails)')
+    .argument('[profile-or-job]', 'check one job (with its profile) or one profile; default: everything in the config')
+    .option('--json', 'print the report as JSON (schema: docs/doctor.md)')
+    .option('--max-credential-age <days>', 'the rotation policy: flag credentials older than this many days')
+    .action(act((name: string | undefined, options: { json?: boolean; maxCredentialAge?: string }) => doctorCommand(name, options, globals(), io)));
 
   program.addOption(new Option('--debug', 'print stack traces of internal errors').hideHelp());
   return program;

@@ -1,0 +1,46 @@
+/**
+ * network.mtu: the largest packet that crosses the tunnel with don't-fragment set (the DF probe of
+ * src/connect/mtu.ts, to the repository host) against the MTU in force, and MSS clamping advice.
+ * A path that carries less than the tunnel's MTU silently drops big TCP segments: the classic
+ * "connects, then hangs" backup.
+ */
+import { repositoryEndpoint } from '../../../backup/repository.js';
+import { computeTunnelMtu, probePathMtu } from '../../../connect/mtu.js';
+import { defaultProposals } from '../../../connect/cipher-policy.js';
+import type { DoctorCheck } from '../types.js';
+
+export const tunnelMtuCheck: DoctorCheck = {
+  id: 'network.mtu',
+  title: 'MTU through the tunnel',
+  group: 'network',
+  scope: 'job',
+  async run(ctx) {
+    const profile = ctx.target.profile;
+    const name = ctx.target.profileName ?? '';
+    if (profile === undefined) return { status: 'skip', evidence: 'the job uses no VPN profile' };
+    const endpoint = ctx.target.job?.engine === 'rsync' && ctx.target.job.ssh !== undefined
+      ? { kind: 'tcp' as const, host: ctx.target.job.ssh.host }
+      : repositoryEndpoint(ctx.target.job?.repository ?? '');
+    if (endpoint.kind !== 'tcp') return { status: 'skip', evidence: 'the repository has no network host to probe' };
+    if (ctx.platform !== 'linux') return { status: 'skip', evidence: 'the DF probe (ping -M do) runs on Linux only; macOS and Windows set the MTU their client negotiates' };
+    const tunnel = await ctx.tunnel();
+    if (!tunnel.ok) return { status: 'skip', evidence: 'the tunnel is not up (see network.tunnel)' };
+    const computed = computeTunnelMtu({ type: profile.type, espProposals: profile.espProposals ?? defaultProposals[profile.type].esp, natTraversal: true });
+    const inForce = profile.mtu ?? tunnel.status.mtu ?? computed;
+    const source = profile.mtu !== undefined ? `profiles.${name}.mtu` : tunnel.status.mtu !== undefined ? 'the tunnel interface' : 'computed from the encapsulation';
+    const outcome = await probePathMtu({ runner: ctx.runner, target: endpoint.host, mtu: inForce, signal: ctx.signal });
+    const mss = (mtu: number): number => mtu - 40;
+    if (outcome.kind === 'inconclusive') {
+      return { status: 'warn', evidence: `MTU ${inForce} (${source}) not confirmed: ${outcome.reason}`, fix: `Allow ICMP echo to ${endpoint.host} through the tunnel so the MTU can be measured, or set profiles.${name}.mtu and mssClamp: true by hand.` };
+    }
+    if (outcome.kind === 'smaller') {
+      return {
+        status: 'fail',
+        evidence: `only ${outcome.mtu} bytes cross the tunnel to ${endpoint.host} with don't-fragment set, but the MTU in force is ${outcome.tried} (${source}); larger packets are dropped on the path`,
+        fix: `Set profiles.${name}.mtu: ${outcome.mtu} and profiles.${name}.mssClamp: true (TCP segments then stay at ${mss(outcome.mtu)} bytes). Something on the path to the gateway (PPPoE, a mobile link, a tunnel in a tunnel) carries less than 1500 bytes and drops fragments.`,
+      };
+    }
+    const clamp = profile.mssClamp ? `MSS clamped to ${mss(inForce)}` : `mssClamp is off: fine while path MTU discovery works; set profiles.${name}.mssClamp: true if large transfers stall`;
+    return { status: 'pass', evidence: `${inForce} bytes (${source}; computed ${computed}) cross the tunnel to ${endpoint.host} with don't-fragment set; ${clamp}` };
+  },
+};
