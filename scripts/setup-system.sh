@@ -3,7 +3,8 @@
 #
 #   scripts/setup-system.sh            restic (what `npm start` needs)
 #   scripts/setup-system.sh --test     + rclone, rsync, openssh (client and server: the rsync suite starts
-#                                      its own sshd), nftables and ping (the WAN model's test), and a
+#                                      its own sshd), nftables and ping (the WAN model's test), gnome-keyring
+#                                      and dbus (a real Secret Service for the keychain tests), and a
 #                                      pinned restic 0.18.0 for the test matrix
 #
 # Fast when everything is present: nothing is fetched, no package list is updated.
@@ -30,6 +31,9 @@ if [ $want_test = 1 ]; then
   command -v nft >/dev/null || [ -x /usr/sbin/nft ] || need+=(nftables)
   command -v ping >/dev/null || need+=(iputils-ping)
   [ -x /usr/bin/chromium ] || need+=(chromium)   # the UI's end-to-end tests (playwright-core)
+  # keychain tests: gnome-keyring on a private session bus (dbus-x11 brings dbus-daemon and dbus-send)
+  command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
+  { command -v dbus-daemon && command -v dbus-send; } >/dev/null || need+=(dbus-x11)
 fi
 
 can_apt=0

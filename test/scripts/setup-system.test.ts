@@ -43,4 +43,16 @@ describe('scripts/setup-system.sh', () => {
     expect(run.stderr).toContain('setup: missing restic. Install it with:');
     expect(run.stderr).toContain('sudo apt-get install -y restic');
   });
+
+  it('--test also asks for a Secret Service (gnome-keyring, dbus-x11) for the keychain tests', async () => {
+    const path = await pathWithoutRestic();
+    const copy = join(path, 'setup-system.sh');
+    await copyFile(script, copy);
+    await chmod(copy, 0o755);
+    const isRoot = process.getuid?.() === 0;
+    const argv = isRoot ? ['runuser', '-u', 'nobody', '--', 'env', `PATH=${path}`, 'bash', copy, '--test'] : ['env', `PATH=${path}`, 'bash', copy, '--test'];
+    const run = spawnSync(argv[0] ?? '', argv.slice(1), { encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/sudo apt-get install -y .*\bgnome-keyring dbus-x11\b/);
+  });
 });
