@@ -23,7 +23,7 @@ import { ApiProblem, createApiHandler, socketGuard, type ApiBackend } from './ap
 import { EventBus } from './event-bus.js';
 import { HealthRegistry } from './health.js';
 import { acquireInstanceLock } from './instance-lock.js';
-import { policyInForce } from './managed-policy.js';
+import { policyFingerprint, policyInForce, POLICY_POLL_MS } from './managed-policy.js';
 import { editProblem, jobRunning, jobView } from './job-edit.js';
 import { configBackups, profileInUse, profileViews, unknownProfile } from './profile-edit.js';
 import { driverForCleanUp } from './tunnel-plan.js';
@@ -56,6 +56,8 @@ export interface AgentOptions {
   readonly webRoot?: string;
   /** Where the managed policy is (default: this OS's place for the agent's mode, see config/policy/read.ts). */
   readonly policyLocation?: PolicyLocation;
+  /** How often to look at the policy again while running (default 5 min). */
+  readonly policyPollMs?: number;
 }
 
 /** dist/ui of this package (the built renderer): the same relative place from src/agent and dist/agent. */
@@ -123,6 +125,11 @@ export class Agent {
   #socketServer?: Server;
   #webServer?: Server;
   #releaseLock?: () => Promise<void>;
+  /** What the last policy read found, and the timer that reads it again. */
+  #policySeen = '';
+  #policyPoll?: NodeJS.Timeout;
+  /** The look in progress: one at a time, and stop() waits for it (it may reload and log). */
+  #policyCheck: Promise<void> = Promise.resolve();
   #fileLogger?: Logger & { close(): Promise<void> };
   #logger!: Logger;
   #runner: CommandRunner;
@@ -158,6 +165,9 @@ export class Agent {
     this.#fileLogger = createFileLogger({ logDir: paths.logDir, redactor: this.#redactor, level: 'debug', tap: (line) => { this.#tapLog(line); } });
     this.#logger = this.#fileLogger;
     await this.reloadConfig();
+    // Group Policy and MDM change the policy underneath a running agent: look again now and then.
+    this.#policyPoll = setInterval(() => { this.#policyCheck = this.#policyCheck.then(() => this.#recheckPolicy()); }, this.options.policyPollMs ?? POLICY_POLL_MS);
+    this.#policyPoll.unref();
     this.#supervisor = new Supervisor({
       bus: this.bus,
       now: () => new Date(),
@@ -205,13 +215,14 @@ export class Agent {
   async reloadConfig(): Promise<void> {
     const file = this.options.paths.configFile;
     const policy = await policyInForce({
-      location: this.options.policyLocation ?? policyLocation({ ...currentHost(this.options.mode) }),
+      location: this.#policyLocation(),
       runner: this.#runner,
       stateDir: this.options.paths.stateDir,
       health: this.health,
       now: () => new Date(),
     });
     this.#policy = policy.ok ? policy.loaded : undefined;
+    this.#policySeen = policy.fingerprint;
     const loaded = policy.ok ? await loadConfig({ file, ...(policy.loaded === undefined ? {} : { policy: policy.loaded }) }) : { ok: false as const, errors: policy.errors };
     if (loaded.ok) {
       this.#config = loaded.config;
@@ -236,6 +247,22 @@ export class Agent {
         since: new Date().toISOString(),
       });
     }
+  }
+
+  /** Reloads the config when the policy changed since it was last read (new, fixed, broken, withdrawn). */
+  async #recheckPolicy(): Promise<void> {
+    try {
+      if ((await policyFingerprint(this.#policyLocation(), this.#runner)) === this.#policySeen) return;
+      await this.reloadConfig();
+      this.#logger.log('info', 'the managed policy changed; config reloaded', { policy: this.#policy?.source ?? 'none' });
+      this.bus.publish({ type: 'snapshot', status: this.status() });
+    } catch (error) {
+      this.#logger.log('warn', 'could not check the managed policy', { error: String(error) });
+    }
+  }
+
+  #policyLocation(): PolicyLocation {
+    return this.options.policyLocation ?? policyLocation({ ...currentHost(this.options.mode) });
   }
 
   #runContext(): RunContext {
@@ -574,6 +601,8 @@ export class Agent {
 
   /** Graceful stop: running sessions are cancelled (by the system) and torn down, then servers close. */
   async stop(): Promise<void> {
+    clearInterval(this.#policyPoll);
+    await this.#policyCheck;
     await this.#schedule?.stop();
     await this.#supervisor.shutdown();
     for (const server of [this.#socketServer, this.#webServer]) {

@@ -12,10 +12,22 @@ import type { HealthRegistry } from './health.js';
 
 export const POLICY_HEALTH_CODE = 'policy.invalid';
 
-/** The policy in force, or the reason no job may run (a broken policy and no good copy). */
-export type PolicyInForce =
+/**
+ * The policy in force, or the reason no job may run (a broken policy and no good copy), and a
+ * fingerprint of what was read, so a later look can tell whether anything changed.
+ */
+export type PolicyInForce = (
   | { readonly ok: true; readonly loaded?: LoadedPolicy }
-  | { readonly ok: false; readonly errors: readonly ConfigIssue[] };
+  | { readonly ok: false; readonly errors: readonly ConfigIssue[] }
+) & { readonly fingerprint: string };
+
+/** How often a running agent looks at the policy again (Group Policy refreshes every 90 min or so). */
+export const POLICY_POLL_MS = 5 * 60_000;
+
+/** What was read, as a string that changes exactly when the policy (or its problems) does. */
+export async function policyFingerprint(location: PolicyLocation, runner: CommandRunner): Promise<string> {
+  return JSON.stringify(await readPolicy(location, runner));
+}
 
 export interface ManagedPolicyContext {
   readonly location: PolicyLocation;
@@ -28,14 +40,15 @@ export interface ManagedPolicyContext {
 /** Read and resolve the policy; keeps the `policy.invalid` health item in step. */
 export async function policyInForce(ctx: ManagedPolicyContext): Promise<PolicyInForce> {
   const read = await readPolicy(ctx.location, ctx.runner);
+  const fingerprint = JSON.stringify(read);
   const resolution = await resolvePolicy(read, ctx.stateDir, ctx.now);
   switch (resolution.state) {
     case 'none':
       ctx.health.clear(POLICY_HEALTH_CODE);
-      return { ok: true };
+      return { ok: true, fingerprint };
     case 'current':
       ctx.health.clear(POLICY_HEALTH_CODE);
-      return { ok: true, loaded: resolution.loaded };
+      return { ok: true, loaded: resolution.loaded, fingerprint };
     case 'last-good':
       ctx.health.set({
         code: POLICY_HEALTH_CODE,
@@ -45,7 +58,7 @@ export async function policyInForce(ctx: ManagedPolicyContext): Promise<PolicyIn
         badge: true,
         since: ctx.now().toISOString(),
       });
-      return { ok: true, loaded: resolution.loaded };
+      return { ok: true, loaded: resolution.loaded, fingerprint };
     case 'fail-closed':
       ctx.health.set({
         code: POLICY_HEALTH_CODE,
@@ -55,6 +68,6 @@ export async function policyInForce(ctx: ManagedPolicyContext): Promise<PolicyIn
         badge: true,
         since: ctx.now().toISOString(),
       });
-      return { ok: false, errors: resolution.errors };
+      return { ok: false, errors: resolution.errors, fingerprint };
   }
 }
