@@ -10,6 +10,7 @@ import { agentCommand } from './commands/agent.js';
 import { serviceCommand } from './commands/service.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { jobSetCommand, jobUnsetCommand } from './commands/job.js';
+import { profileSetCommand, profileShowCommand, profileUnsetCommand } from './commands/profile.js';
 import { cancelCommand, historyCommand, logsCommand, statusCommand } from './commands/remote.js';
 import { doctorCommand } from './commands/doctor.js';
 import { secretCheckCommand, secretDeleteCommand, secretListCommand, secretSetCommand } from './commands/secret.js';
@@ -94,6 +95,27 @@ export function buildProgram(io: { out: Output; err: Output }, setExit: (code: E
     .argument('<job>', 'the job name')
     .argument('<field>', 'excludes, streams, bandwidthLimit or profile')
     .action(act((name: string, field: string) => jobUnsetCommand(name, field, globals(), io)));
+
+  const profile = program.command('profile').description("show or change a VPN profile's everyday fields through the agent (gateways, routes, mtu, keepalive, reconnect …; never auth)");
+  profile
+    .command('show')
+    .description('the profiles and their fields; 🔒 marks those your organisation\'s policy locks')
+    .argument('[profile]', 'one profile (default: all)')
+    .option('--json', 'print them as JSON')
+    .action(act((name: string | undefined, options: { json?: boolean }) => profileShowCommand(name, options, globals(), io)));
+  profile
+    .command('set')
+    .description('set a field (a copy of the previous config file is kept); fields locked by your organisation\'s policy are refused')
+    .argument('<profile>', 'the profile name')
+    .argument('<field>', 'gateways, routes, fullTunnel, mtu, driver, keepaliveSeconds, keepaliveFailures, stallIntervals, reconnectAttempts, reconnectDeadlineSeconds or mssClamp')
+    .argument('<values...>', 'the new value (gateways and routes take several)')
+    .action(act((name: string, field: string, values: string[]) => profileSetCommand(name, field, values, globals(), io)));
+  profile
+    .command('unset')
+    .description('remove a field from the config file, so it is back to its default')
+    .argument('<profile>', 'the profile name')
+    .argument('<field>', 'the field')
+    .action(act((name: string, field: string) => profileUnsetCommand(name, field, globals(), io)));
 
   program
     .command('agent')

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentApiError } from '../../src/api/client.js';
+import { main } from '../../src/cli/main.js';
+import { captureIo } from '../helpers/cli-io.js';
 import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
 
 let agent: AgentUnderTest;
@@ -84,5 +86,29 @@ describe('PATCH /v1/profiles/NAME on the real agent', () => {
     const unknown = await refusal(agent.client.editProfile('home', { mtu: 1400 }));
     expect(unknown).toMatchObject({ status: 404, code: 'config.unknown-profile', hint: 'Known profiles: office.' });
     expect(await readFile(configFile, 'utf8')).toBe(before);
+  });
+
+  it('the CLI: profile show, set and unset through the agent, its refusals in the agent\'s words', async () => {
+    const shown = captureIo();
+    expect(await main(['--home', home, 'profile', 'show', 'office'], shown.io)).toBe(0);
+    expect(shown.out.text()).toMatch(/^office \(l2tp\)\n {2}gateways {18}vpn2\.example\.com, vpn\.example\.com\n/);
+    expect(shown.out.text()).toContain('  mtu                       (computed)\n');
+
+    const set = captureIo();
+    expect(await main(['--home', home, 'profile', 'set', 'office', 'routes', '10.99.0.0/24', '10.98.0.0/16'], set.io)).toBe(0);
+    expect(set.out.text()).toContain('office: routes changed\n');
+    expect(set.out.text()).toContain('  routes                    10.99.0.0/24, 10.98.0.0/16\n');
+    expect(await readFile(configFile, 'utf8')).toContain('    routes: [10.99.0.0/24, 10.98.0.0/16]\n');
+
+    const unset = captureIo();
+    expect(await main(['--home', home, 'profile', 'unset', 'office', 'keepaliveSeconds'], unset.io)).toBe(0);
+    expect(await readFile(configFile, 'utf8')).not.toContain('keepaliveSeconds');
+
+    const bad = captureIo();
+    expect(await main(['--home', home, 'profile', 'set', 'office', 'mtu', '9000'], bad.io)).not.toBe(0);
+    expect(bad.err.text()).toContain('profiles.office.mtu: must be 576–1500, got 9000');
+    const secret = captureIo();
+    expect(await main(['--home', home, 'profile', 'set', 'office', 'auth', 'x'], secret.io)).not.toBe(0);
+    expect(secret.err.text()).toContain('secret');
   });
 });
