@@ -59,13 +59,14 @@ const CRON_FIELDS: readonly FieldRule[] = [
   { name: 'day of week', min: 0, max: 7, names: DAY_NAMES },
 ];
 
-const MACROS: Readonly<Record<string, string>> = {
-  '@hourly': '0 * * * *',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@weekly': '0 0 * * 0',
-  '@monthly': '0 0 1 * *',
-};
+// Maps, not object literals: "__proto__" or "constructor" typed by a user must not find Object's.
+const MACROS: ReadonlyMap<string, string> = new Map([
+  ['@hourly', '0 * * * *'],
+  ['@daily', '0 0 * * *'],
+  ['@midnight', '0 0 * * *'],
+  ['@weekly', '0 0 * * 0'],
+  ['@monthly', '0 0 1 * *'],
+]);
 
 /** The shortest and longest `every` a schedule may have. */
 export const MIN_INTERVAL_MS = 60_000;
@@ -88,7 +89,7 @@ export function parseSchedule(input: unknown): ScheduleParse {
   const text = input.trim().replace(/\s+/g, ' ');
   if (text === '') return failure('must not be empty', FORMS_HINT);
   const lower = text.toLowerCase();
-  const macro = MACROS[lower];
+  const macro = MACROS.get(lower);
   if (macro !== undefined) return parseCron(macro, text);
   if (lower === 'hourly') return parseCron('0 * * * *', text);
   if (lower.startsWith('daily') || lower.startsWith('weekly')) return parseDailyOrWeekly(lower, text);
@@ -132,18 +133,18 @@ function parseTimeOfDay(text: string): Result<{ hour: number; minute: number; se
   return { ok: true, value: { hour, minute, second } };
 }
 
-const UNITS: Readonly<Record<string, number>> = {
-  m: 60_000, min: 60_000, mins: 60_000, minute: 60_000, minutes: 60_000,
-  h: 3_600_000, hour: 3_600_000, hours: 3_600_000,
-  d: 86_400_000, day: 86_400_000, days: 86_400_000,
-};
+const UNITS: ReadonlyMap<string, number> = new Map([
+  ...['m', 'min', 'mins', 'minute', 'minutes'].map((u) => [u, 60_000] as const),
+  ...['h', 'hour', 'hours'].map((u) => [u, 3_600_000] as const),
+  ...['d', 'day', 'days'].map((u) => [u, 86_400_000] as const),
+]);
 
 function parseEvery(lower: string, text: string): ScheduleParse {
   const hint = 'Write "every" with a number and a unit: every 30m, every 6h, every 2d (minutes, hours or days; at least 1 minute, at most 31 days).';
   const match = /^every ?(\d{1,6}) ?([a-z]+)$/.exec(lower);
   if (match === null) return failure(`not a schedule: ${quote(text)}`, hint);
   const count = Number(match[1]);
-  const unit = UNITS[match[2] ?? ''];
+  const unit = UNITS.get(match[2] ?? '');
   if (unit === undefined) {
     const seconds = /^s(ec(ond)?s?)?$/.test(match[2] ?? '');
     return failure(seconds ? 'seconds are too short for a backup schedule' : `${quote(match[2] ?? '')} is not a unit of time`, hint);

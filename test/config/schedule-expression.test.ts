@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseSchedule, type Schedule } from '../../src/config/schedule-expression.js';
+import { parseDelay, parseSchedule, type Schedule } from '../../src/config/schedule-expression.js';
 
 function ok(text: string): Schedule {
   const parsed = parseSchedule(text);
@@ -64,11 +64,14 @@ describe('parseSchedule', () => {
     expect(error('nightly').message).toBe('not a schedule: "nightly"');
     expect(error('')).toMatchObject({ message: 'must not be empty' });
     expect(error(42)).toMatchObject({ message: 'expected a schedule expression as text' });
+    // Found by the fuzzer: names of Object's own properties are not macros or units.
+    expect(error('__proto__').message).toBe('not a schedule: "__proto__"');
+    expect(error('every 5 constructor').message).toBe('"constructor" is not a unit of time');
   });
 
   it('never throws, and every failure has a message and a hint (fuzzed)', () => {
     const token = fc.oneof(
-      fc.constantFrom('*', '*/5', '0', '59', '60', '1-5', '5-1', 'mon', 'jan', 'sun-sat', ',', '/', '-', 'daily', 'weekly', 'on', 'at', 'every', '02:00', '24:61', '6h', 'h', '@daily', '@nope', ' '),
+      fc.constantFrom('__proto__', 'constructor', 'toString', '*', '*/5', '0', '59', '60', '1-5', '5-1', 'mon', 'jan', 'sun-sat', ',', '/', '-', 'daily', 'weekly', 'on', 'at', 'every', '02:00', '24:61', '6h', 'h', '@daily', '@nope', ' '),
       fc.string({ maxLength: 6 }),
     );
     fc.assert(fc.property(fc.oneof(fc.array(token, { maxLength: 7 }).map((t) => t.join(' ')), fc.string(), fc.anything()), (input) => {
@@ -80,5 +83,14 @@ describe('parseSchedule', () => {
         expect(parsed.message.length).toBeLessThan(200);
       }
     }), { numRuns: 3000 });
+  });
+
+  it('parseDelay reads 90s, 15m, 1h and 0, and nothing else (fuzzed)', () => {
+    expect([parseDelay('90s'), parseDelay('15m'), parseDelay(' 1h '), parseDelay('0')]).toEqual([90_000, 900_000, 3_600_000, 0]);
+    expect([parseDelay('15'), parseDelay('1d'), parseDelay('-5m'), parseDelay('1.5h'), parseDelay('')]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    fc.assert(fc.property(fc.string(), (text) => {
+      const ms = parseDelay(text);
+      expect(ms === undefined || (Number.isSafeInteger(ms) && ms >= 0)).toBe(true);
+    }));
   });
 });
