@@ -33,7 +33,8 @@ export interface SessionPlan {
 /**
  * What runs around the session besides tunnel and engine (src/agent/around-run): keep-awake and
  * the job's hooks. `begin` runs in preflight; a pre hook that fails throws and fails the run.
- * `end` runs in tearing-down whenever `begin` was called, and returns problems to note.
+ * `end` runs in tearing-down when `begin` was called, or when the run failed before it (so the
+ * on-failure hooks hear about a refused plan too), and returns problems to note.
  */
 export interface SessionSurroundings {
   begin(run: { readonly sessionId: string; readonly signal: AbortSignal; readonly trackProcess: (pid: number) => void }): Promise<void>;
@@ -298,7 +299,7 @@ export async function runSession(
     }
   }
 
-  if (surroundingsBegun && ports.surroundings !== undefined) {
+  if (ports.surroundings !== undefined && (surroundingsBegun || outcome.kind === 'failed')) {
     try {
       notes.push(...(await ports.surroundings.end({ sessionId, result: outcome.kind })));
     } catch (error) {

@@ -140,6 +140,16 @@ describe('session surroundings', () => {
     expect(badPost.notes.map((n) => n.code)).toEqual(['hook.post-failed']);
   });
 
+  it('a run that fails in planning, before any hook or keep-awake began, still runs the onFailure hooks', async () => {
+    const out = join(stateDir, 'hooks.out');
+    const hooks: HookSet = { ...noHooks, pre: [['touch', join(stateDir, 'pre-ran')]], onFailure: [['sh', '-c', 'echo "onFailure $BACKHAUL_RESULT" >> "$0"', out]] };
+    const refused: SessionPlan = { ...plan(), tunnel: () => Promise.reject(Object.assign(new Error('profiles.office: refused before contacting the gateway'), { code: 'tunnel.weak-cipher', hint: 'Use strong proposals.' })) };
+    const record = await runSession(refused, ports(engine(nothing), hooks), new AbortController().signal);
+    expect(record.failure?.code).toBe('tunnel.weak-cipher');
+    expect(await readFile(out, 'utf8')).toBe('onFailure failed\n');
+    await expect(readFile(join(stateDir, 'pre-ran'))).rejects.toThrow();
+  });
+
   it('a cancelled run runs no end hooks and still stops the keep-awake process', async () => {
     const out = join(stateDir, 'hooks.out');
     const controller = new AbortController();
