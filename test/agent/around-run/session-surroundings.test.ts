@@ -17,6 +17,7 @@ import type { BackupEngine, BackupResult } from '../../../src/backup/engine.js';
 import { createDirectDriver } from '../../../src/connect/direct.js';
 import { createCommandRunner, type CommandRunner } from '../../../src/os/command.js';
 import { processIdentity } from '../../../src/os/process.js';
+import { recoverSession } from '../../../src/agent/recovery.js';
 
 let stateDir: string;
 beforeEach(async () => {
@@ -106,6 +107,34 @@ describe('session surroundings', () => {
     const record = await runSession({ ...base, tunnel: async (signal) => ({ ...(await base.tunnel(signal)), path }) }, ports(engine(nothing), undefined), new AbortController().signal);
     expect(record.path).toEqual(path);
     expect((await readHistory(stateDir))[0]?.path).toEqual(path);
+  });
+
+  it('after a crash (the session never tore down), recovery stops the journaled keep-awake process', async () => {
+    // The journal as a killed agent leaves it: the keep-awake effect recorded, never marked undone.
+    const journal = await openJournal(stateDir, 'S9');
+    await journal.append({ kind: 'start', sessionId: 'S9', job: 'nightly', trigger: 'schedule', at: new Date().toISOString() });
+    await journal.append({ kind: 'state', state: 'preflight', at: new Date().toISOString() });
+    const surroundings = ports(engine(nothing), undefined).surroundings;
+    let journaled: Promise<void> = Promise.resolve();
+    await surroundings?.begin({
+      sessionId: 'S9',
+      signal: new AbortController().signal,
+      trackProcess: (pid) => {
+        journaled = (async () => {
+          const identity = await processIdentity(pid);
+          await journal.append({ kind: 'effect', at: new Date().toISOString(), effect: 'process', pid, ...(identity === undefined ? {} : { identity }) });
+        })();
+      },
+    });
+    await journaled;
+    const [leftover] = await readUnfinishedSessions(stateDir);
+    const effect = leftover?.pendingEffects.find((e) => e.effect === 'process');
+    const pid = effect?.effect === 'process' ? effect.pid : 0;
+    expect(alive(pid)).toBe(true);
+    if (leftover === undefined) throw new Error('no journal');
+    const record = await recoverSession(leftover, { now: () => new Date(), driverFor: () => Promise.resolve(undefined), saveRecord: () => Promise.resolve(), discardJournal: () => journal.discard() });
+    expect(record.end).toBe('interrupted');
+    expect(alive(pid)).toBe(false);
   });
 
   it('a failing pre hook aborts before the engine: failed, hook.pre-failed, its output in the history', async () => {
