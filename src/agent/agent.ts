@@ -228,11 +228,14 @@ export class Agent {
       this.#config = loaded.config;
       this.#origins = loaded.origins;
       this.#configResponse = { ok: true, file, config: loaded.config };
+      this.#schedule?.configure(this.#config);
       this.health.clear('config.invalid');
     } else {
       this.#config = emptyConfig;
       this.#origins = new Map();
       this.#configResponse = { ok: false, file, errors: loaded.errors };
+      // No valid config, no jobs: nothing is scheduled until it is fixed.
+      this.#schedule?.configure(this.#config);
       if (!policy.ok) {
         // The policy's own health item says what is wrong; the config file may be fine.
         this.health.clear('config.invalid');
@@ -527,7 +530,6 @@ export class Agent {
     const result = await editJob({ file: this.options.paths.configFile, job: name, patch, origins: this.#origins, backup: configBackups(this.options.paths.stateDir), ...(this.#policy === undefined ? {} : { policy: this.#policy }) });
     if (!result.ok) throw editProblem(result.problem);
     await this.reloadConfig();
-    this.#schedule?.configure(this.#config);
     this.#logger.log('info', 'job settings changed', { job: name, fields: Object.keys(patch) });
     // Clients (the tray, other windows) see the new settings without reconnecting.
     this.bus.publish({ type: 'snapshot', status: this.status() });
