@@ -11,6 +11,7 @@ import { fromZodIssues, locate, positionOf, sortIssues, type ConfigIssue, type S
 import { formatPath } from './path.js';
 import { builtinDefaults, mergeLayers, type ConfigLayer, type LayerName } from './layers.js';
 import { applyPolicyRules } from './policy/rules.js';
+import { withoutWholeValuesOf } from './policy/whole-values.js';
 import type { LoadedPolicy } from './policy/format.js';
 import { validateConfigData, type Config } from './schema.js';
 
@@ -144,7 +145,8 @@ export function parseConfigText(text: string, sourceName: string, policy?: Loade
   const { data: userData, source } = parsed;
 
   // The managed policy is the top layer: what it sets wins, and its origin marks the key locked.
-  const layers: ConfigLayer[] = [builtinDefaults(), { name: 'user', data: userData ?? {} }];
+  const user = policy === undefined ? (userData ?? {}) : withoutWholeValuesOf(policy.policy.config, userData ?? {});
+  const layers: ConfigLayer[] = [builtinDefaults(), { name: 'user', data: user }];
   if (policy !== undefined) layers.push({ name: 'policy', data: policy.policy.config });
   const { data, origins } = mergeLayers(...layers);
 

@@ -92,6 +92,15 @@ describe('config layers with a managed policy', () => {
     expect(lockedFields(loaded.origins, 'nightly')).toEqual({});
   });
 
+  it('a profile\'s auth from the policy replaces the user\'s whole (its fields depend on the method)', () => {
+    const loaded = parseConfigText(USER, 'config.yaml', policy({ requireCertificateAuth: true, config: { profiles: { office: { auth: { method: 'certificate', certificate: '/etc/backhaul/laptop.crt', key: 'file:/etc/backhaul/laptop.key' } } } } }));
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+    expect(loaded.config.profiles['office']?.auth).toEqual({ method: 'certificate', certificate: '/etc/backhaul/laptop.crt', key: { kind: 'file', path: '/etc/backhaul/laptop.key' } });
+    expect(loaded.config.profiles['office']?.gateways).toEqual(['vpn.example.com']);
+    expect(loaded.origins.get('profiles.office.auth.method')).toBe('policy');
+    expect(loaded.origins.get('profiles.office.type')).toBe('user');
+  });
+
   it('an empty policy changes nothing', () => {
     const without = parseConfigText(USER, 'config.yaml');
     const withEmpty = parseConfigText(USER, 'config.yaml', policy({}));

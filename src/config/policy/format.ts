@@ -47,9 +47,6 @@ export interface LoadedPolicy {
 /** The policy's own top-level keys. `version` is accepted for symmetry with config files. */
 export const POLICY_KEYS = ['version', 'config', 'requireCertificateAuth', 'allowLegacyCiphers', 'limits'] as const;
 
-/** No policy at all: nothing locked, nothing required. */
-export const EMPTY_POLICY: Policy = { config: {}, requireCertificateAuth: false, allowLegacyCiphers: false, limits: {} };
-
 /** Algorithms no policy may push to a fleet, even with allowLegacyCiphers (broken, not merely old). */
 const NEVER_FROM_POLICY = new Set(['md5', 'md5_128', 'prfmd5', 'des', 'null']);
 
