@@ -1,10 +1,14 @@
 /**
- * Whether the connection is metered, where the OS tells. Linux: NetworkManager's per-device
- * `GENERAL.METERED` (`yes`, `no`, `yes (guessed)`, `no (guessed)`, `unknown`), read with
- * `nmcli -t -f GENERAL.STATE,GENERAL.METERED device show`; metered when a connected device (state
- * 100) says yes, guessed or not. macOS and Windows expose no such flag to a command line tool we
- * run, and a Linux host without NetworkManager says nothing: all "unknown", which never holds a run.
+ * Whether the connection is metered, where the OS tells:
+ * - Linux: NetworkManager's per-device `GENERAL.METERED` (`yes`, `no`, `yes (guessed)`,
+ *   `no (guessed)`, `unknown`), read with `nmcli -t -f GENERAL.STATE,GENERAL.METERED device show`;
+ *   metered when a connected device (state 100) says yes, guessed or not;
+ * - Windows: the Internet connection profile's `NetworkCostType` (WinRT, through Windows
+ *   PowerShell): `Fixed` or `Variable` is metered, `Unrestricted` is not.
+ * macOS has no such flag for a command line tool, and a Linux host without NetworkManager says
+ * nothing: "unknown", which never holds a run.
  */
+import { POWERSHELL_ARGV } from '../../connect/windows-ps.js';
 import type { CommandRunner } from '../../os/command.js';
 import type { Metered } from './scheduler.js';
 
@@ -28,7 +32,24 @@ export function parseNmcliMetered(stdout: string): Metered {
   return answer;
 }
 
+/** Prints the cost type of the connection Windows uses for the Internet, or `none` without one. */
+export const WINDOWS_COST_SCRIPT = '$p = [Windows.Networking.Connectivity.NetworkInformation, Windows.Networking.Connectivity, ContentType = WindowsRuntime]::GetInternetConnectionProfile(); if ($null -eq $p) { \'none\' } else { $p.GetConnectionCost().NetworkCostType.ToString() }';
+
+/** Microsoft's NetworkCostType: Unknown, Unrestricted, Fixed (a data cap), Variable (paid by use). */
+export function parseNetworkCostType(stdout: string): Metered {
+  const cost = stdout.trim();
+  if (cost === 'Fixed' || cost === 'Variable') return 'yes';
+  if (cost === 'Unrestricted') return 'no';
+  return 'unknown';
+}
+
 export function meteredProbeFor(platform: NodeJS.Platform, runner: CommandRunner): MeteredProbe {
+  if (platform === 'win32') {
+    return async () => {
+      const result = await runner.run({ argv: POWERSHELL_ARGV, stdin: WINDOWS_COST_SCRIPT, timeoutMs: 30_000, okExitCodes: 'any' }).catch(() => undefined);
+      return result?.exitCode === 0 ? parseNetworkCostType(result.stdout) : 'unknown';
+    };
+  }
   if (platform !== 'linux') return () => Promise.resolve('unknown');
   return async () => {
     const result = await runner.run({ argv: NMCLI_METERED_ARGV, timeoutMs: 10_000, okExitCodes: 'any' }).catch(() => undefined);

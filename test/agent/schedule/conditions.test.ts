@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { meteredProbeFor, NMCLI_METERED_ARGV, parseNmcliMetered } from '../../../src/agent/schedule/metered.js';
+import { meteredProbeFor, NMCLI_METERED_ARGV, parseNetworkCostType, parseNmcliMetered, WINDOWS_COST_SCRIPT } from '../../../src/agent/schedule/metered.js';
 import { linuxPowerProbe, macosPowerProbe, parseBatteryStatus, parsePmsetBatt, WIN32_BATTERY_SCRIPT, windowsPowerProbe } from '../../../src/agent/schedule/power.js';
 import { POWERSHELL_ARGV } from '../../../src/connect/windows-ps.js';
 import { loadRecording, parseRecording, type Recording } from '../../helpers/recorded.js';
@@ -94,5 +94,20 @@ describe('metered (nmcli)', () => {
     expect(await probe()).toBe('unknown');
     runner.assertDone();
     expect(await meteredProbeFor('darwin', runner)()).toBe('unknown');
+  });
+});
+
+describe('metered (Windows NetworkCostType, synthetic)', () => {
+  it('Fixed and Variable are metered, Unrestricted is not, anything else unknown', async () => {
+    expect(parseNetworkCostType((await fixture('windows-cost-fixed.txt')).stdout)).toBe('yes');
+    expect(parseNetworkCostType((await fixture('windows-cost-unrestricted.txt')).stdout)).toBe('no');
+    expect(parseNetworkCostType('Variable\r\n')).toBe('yes');
+    expect(parseNetworkCostType('none')).toBe('unknown');
+  });
+  it('asks Windows PowerShell with the script on stdin', async () => {
+    const runner = new ReplayingCommandRunner([{ argv: [...POWERSHELL_ARGV], reply: await fixture('windows-cost-fixed.txt') }]);
+    expect(await meteredProbeFor('win32', runner)()).toBe('yes');
+    expect(runner.calls[0]?.stdin).toBe(WINDOWS_COST_SCRIPT);
+    runner.assertDone();
   });
 });
