@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkSecretName, SECRET_NAME, type SecretStore } from './secret-store.js';
+import { checkSecretName, SECRET_NAME } from './secret-name.js';
+import type { SecretStore } from './secret-store.js';
 import { readSecretFile, SecretError } from './secrets.js';
 
 export interface FileSecretStoreOptions {

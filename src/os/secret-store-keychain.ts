@@ -6,6 +6,7 @@
  * framework, Win32), so no command line and no secret in argv is involved.
  */
 import { AsyncEntry, findCredentialsAsync, type EntryOptions } from '@napi-rs/keyring';
+import { checkSecretName } from './secret-name.js';
 import type { SecretStore } from './secret-store.js';
 import { SecretError } from './secrets.js';
 
@@ -50,10 +51,13 @@ export interface KeychainStoreOptions {
 
 export function createKeychainStore(options: KeychainStoreOptions): SecretStore {
   const { service } = options;
+  // Inside each try: without a session bus the constructor itself throws.
   const entry = (name: string): AsyncEntry => new AsyncEntry(service, name, ENTRY_OPTIONS);
   const location = keychainLocation(options.platform, service);
   return {
     async get(name) {
+      // The same names as the file store, so a config works with either (and none is the probe's).
+      checkSecretName(name);
       try {
         return (await entry(name).getPassword()) ?? undefined;
       } catch (error) {
@@ -61,6 +65,7 @@ export function createKeychainStore(options: KeychainStoreOptions): SecretStore 
       }
     },
     async set(name, value) {
+      checkSecretName(name);
       try {
         await entry(name).setPassword(value);
       } catch (error) {
@@ -68,6 +73,7 @@ export function createKeychainStore(options: KeychainStoreOptions): SecretStore 
       }
     },
     async delete(name) {
+      checkSecretName(name);
       try {
         return await entry(name).deleteCredential();
       } catch (error) {

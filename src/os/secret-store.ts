@@ -8,7 +8,8 @@
 import { join } from 'node:path';
 import { createFileSecretStore } from './secret-store-file.js';
 import { createKeychainStore, probeSecretService, type ProbeResult } from './secret-store-keychain.js';
-import { SecretError } from './secrets.js';
+
+export { checkSecretName, SECRET_NAME } from './secret-name.js';
 
 /** A named-secret store. Values go in and out; nothing here logs or returns them in errors. */
 export interface SecretStore {
@@ -33,20 +34,6 @@ export interface SecretStoreDescription {
 
 /** `settings.secretStore`: `auto` picks the keychain where one answers, else the file store. */
 export type SecretStoreSetting = 'auto' | 'keychain' | 'file';
-
-/** A secret's name: the same rule as `keychain:NAME` in the config (src/config/schema.ts). */
-export const SECRET_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
-
-/** @throws SecretError secret.invalid-reference naming the rule (the name is not a secret). */
-export function checkSecretName(name: string): void {
-  if (!SECRET_NAME.test(name)) {
-    throw new SecretError(
-      'secret.invalid-reference',
-      `${JSON.stringify(name.slice(0, 140))} is not a valid secret name`,
-      'use 1–128 letters, digits, ".", "_", "@" and "-", starting with a letter or digit (as in keychain:NAME)',
-    );
-  }
-}
 
 /**
  * The keychain service the secrets are filed under. System and user mode get different services,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSecretRef } from '../../src/config/schema.js';
 import { createFileSecretStore } from '../../src/os/secret-store-file.js';
+import { createKeychainStore, probeSecretService } from '../../src/os/secret-store-keychain.js';
 import {
   checkSecretName,
   chooseSecretBackend,
@@ -20,6 +21,10 @@ import {
 import { resolveSecret, SecretError } from '../../src/os/secrets.js';
 
 const CANARY = 'canary-5c2a77-FileStore-S3cret';
+
+// This file's keychain cases need no session bus, even when the test runner has one (the keyring
+// library reads the variable on first use; test/os/keychain.test.ts runs in its own process).
+delete process.env.DBUS_SESSION_BUS_ADDRESS;
 const posix = process.platform !== 'win32';
 let root: string;
 let counter = 0;
@@ -223,5 +228,32 @@ describe('secret names', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe.runIf(process.platform === 'linux')('keychain store without a session bus', () => {
+  const store = createKeychainStore({ service: 'backhaul-test', mode: 'user', platform: 'linux' });
+
+  it('the probe says why there is no Secret Service', async () => {
+    const probe = await probeSecretService('backhaul-test');
+    expect(probe.ok).toBe(false);
+    expect(probe.ok ? '' : probe.reason).toContain('DBUS_SESSION_BUS_ADDRESS');
+  });
+
+  it('forced anyway (secretStore: keychain), every call is a clear store error without the value', async () => {
+    await expect(store.get('repo')).rejects.toMatchObject({
+      code: 'secret.store-unavailable',
+      message: expect.stringMatching(/^could not read keychain:repo in the Secret Service \(service backhaul-test\): .*DBUS_SESSION_BUS_ADDRESS/) as unknown,
+      hint: expect.stringContaining('settings.secretStore: file') as unknown,
+    });
+    const error = await store.set('repo', CANARY).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'secret.store-unavailable' });
+    expect(JSON.stringify(error) + String(error)).not.toContain(CANARY);
+    await expect(store.list()).rejects.toMatchObject({ code: 'secret.store-unavailable' });
+  });
+
+  it('refuses the same names as the file store', async () => {
+    await expect(store.get('../x')).rejects.toMatchObject({ code: 'secret.invalid-reference' });
+    await expect(store.set('(backhaul-probe)', CANARY)).rejects.toMatchObject({ code: 'secret.invalid-reference' });
   });
 });
