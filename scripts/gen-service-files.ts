@@ -2,9 +2,10 @@
  * Writes the service definitions the installers ship, from the same functions `backhaul service
  * install` uses (src/os/service), so the two can't drift:
  *   packaging/linux/backhaul.service          systemd unit of the .deb/.rpm (ExecStart=/usr/bin/backhaul)
+ *   packaging/linux/desktop/backhaul.service  the same unit for the desktop deb/rpm (agent in Electron's Node mode)
  *   packaging/linux/backhaul-tray.desktop     XDG autostart entry for the tray
- *   packaging/macos/com.backhaul.agent.plist  LaunchDaemon of the pkg
- *   packaging/macos/com.backhaul.tray.plist   LaunchAgent of the pkg (tray at login)
+ *   packaging/macos/pkg-scripts/com.backhaul.agent.plist  LaunchDaemon of the pkg
+ *   packaging/macos/pkg-scripts/com.backhaul.tray.plist   LaunchAgent of the pkg (tray at login)
  *
  *     npx tsx scripts/gen-service-files.ts
  *

@@ -4,7 +4,8 @@
  * but a wrong key or value fails this test instead of a release build. Also: the preload bundles
  * to a file that requires nothing but 'electron' (sandboxed preloads can't require anything else).
  */
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,49 @@ describe('electron-builder config', () => {
   it('rejects a config with a wrong key (the check is real)', async () => {
     const config = await getConfig(root, join(root, 'electron', 'electron-builder.yml'), null);
     await expect(validateConfiguration({ ...config, linux: { category: 'Utility', notAKey: true } }, new DebugLogger(false))).rejects.toThrow(/configuration\.linux/);
+  });
+});
+
+describe('the installers (NSIS per-machine, pkg, deb/rpm, AppImage)', () => {
+  const sh = (file: string) => new Promise<number | null>((resolve) => { spawn('sh', ['-n', file]).on('close', resolve); });
+
+  it('NSIS installs per machine, elevated, with the service include', async () => {
+    const config = await getConfig(root, join(root, 'electron', 'electron-builder.yml'), null);
+    expect(config).toMatchObject({ nsis: { perMachine: true, oneClick: false, allowElevation: true, runAfterFinish: false, include: 'packaging/windows/installer.nsh' } });
+    const nsh = readFileSync(join(root, 'packaging', 'windows', 'installer.nsh'), 'utf8');
+    expect(nsh).toMatch(/!macro customInstall[\s\S]*service install[\s\S]*HKLM "Software\\Microsoft\\Windows\\CurrentVersion\\Run"[\s\S]*!macroend/);
+    expect(nsh).toMatch(/!macro customUnInstall[\s\S]*service uninstall[\s\S]*!macroend/);
+  });
+
+  it('the pkg carries executable pre/postinstall scripts that install the LaunchDaemon and LaunchAgent', async () => {
+    const config = await getConfig(root, join(root, 'electron', 'electron-builder.yml'), null);
+    expect(config).toMatchObject({ mac: { target: ['dmg', 'pkg'], notarize: true }, pkg: { scripts: '../packaging/macos/pkg-scripts', allowCurrentUserHome: false } });
+    // pkg.scripts is relative to the build resources directory (electron-builder's PkgOptions)
+    const scripts = join(root, 'build', '..', 'packaging', 'macos', 'pkg-scripts');
+    for (const name of ['preinstall', 'postinstall']) {
+      expect(statSync(join(scripts, name)).mode & 0o111, `${name} must be executable`).not.toBe(0);
+      expect(await sh(join(scripts, name))).toBe(0);
+    }
+    const postinstall = readFileSync(join(scripts, 'postinstall'), 'utf8');
+    expect(postinstall).toContain('launchctl bootstrap system /Library/LaunchDaemons/com.backhaul.agent.plist');
+    expect(postinstall).toContain('dseditgroup -o create -r Backhaul backhaul');
+  });
+
+  it('deb/rpm: group + unit after install, stop before remove, files that exist; AppImage is the tray alone', async () => {
+    const config = await getConfig(root, join(root, 'electron', 'electron-builder.yml'), null) as { linux: { target: string[]; extraResources: { from: string }[] }; deb: { afterInstall: string; afterRemove: string; fpm: string[] }; rpm: { afterInstall: string; fpm: string[] } };
+    expect(config.linux.target).toEqual(['AppImage', 'deb', 'rpm']);
+    for (const file of [config.deb.afterInstall, config.deb.afterRemove, config.rpm.afterInstall, ...config.deb.fpm.filter((a) => a.startsWith('--before-remove=')).map((a) => a.split('=')[1] ?? '')]) {
+      expect(await sh(join(root, file)), file).toBe(0);
+    }
+    for (const resource of config.linux.extraResources) expect(statSync(join(root, resource.from)).isFile()).toBe(true);
+    expect(readFileSync(join(root, config.deb.afterInstall), 'utf8')).toMatch(/groupadd --system backhaul[\s\S]*systemctl enable backhaul\.service/);
+    expect(readFileSync(join(root, 'packaging', 'linux', 'desktop', 'before-remove.sh'), 'utf8')).toContain('systemctl stop backhaul.service');
+  });
+
+  it('rejects a wrong NSIS or pkg value (the schema check covers the new sections)', async () => {
+    const config = await getConfig(root, join(root, 'electron', 'electron-builder.yml'), null);
+    await expect(validateConfiguration({ ...config, nsis: { perMachine: 'yes' } }, new DebugLogger(false))).rejects.toThrow(/configuration\.nsis/);
+    await expect(validateConfiguration({ ...config, pkg: { scriptz: 'x' } }, new DebugLogger(false))).rejects.toThrow(/configuration\.pkg/);
   });
 });
 

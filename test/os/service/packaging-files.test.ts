@@ -64,6 +64,15 @@ describe('the systemd unit', () => {
     expect(dump).toContain(`Command Line: "${stub}" --system agent`);
   });
 
+  it('the desktop variant (the agent in Electron, Node mode) verifies too, with its environment', async () => {
+    const text = packagingFiles()['packaging/linux/desktop/backhaul.service'] ?? '';
+    const { stderr, code, dump } = await verify(text.replace('ExecStart=/opt/Backhaul/backhaul-tray ', `ExecStart="${stub}" `));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(dump).toMatch(/Environment: ELECTRON_RUN_AS_NODE=1/);
+    expect(() => renderSystemdUnit({ execStart: [stub], environment: { A: 'two words' } })).toThrow(/quoting/);
+  });
+
   it('catches a broken unit (the check is real)', async () => {
     const broken = await verify(renderSystemdUnit({ execStart: [stub, '--system', 'agent'] }).replace('ProtectSystem=', 'ProtectSystm='));
     expect(broken.stderr).toMatch(/Unknown key 'ProtectSystm'/);
