@@ -1,8 +1,9 @@
 /**
  * Editing a VPN profile through the real agent process (`PATCH /v1/profiles/NAME`), with the client
  * the UI and CLI use: the change lands in the user's file with its comments, a copy of the file as
- * it was is kept in the state dir, the agent runs with the new value at once, a wrong value or a
- * secret is refused naming the field, and no answer carries a secret reference.
+ * it was is kept in the state dir, the agent runs with the new value at once, a wrong value, a
+ * secret or a field the managed policy locks is refused naming the field, and no answer carries a
+ * secret reference.
  */
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,6 +39,8 @@ beforeAll(async () => {
     '',
   ].join('\n');
   await writeFile(configFile, original, { mode: 0o600 });
+  // IT's managed policy (BACKHAUL_HOME/policy.yaml, the Linux source) sets one field of the profile.
+  await writeFile(join(home, 'policy.yaml'), ['config:', '  profiles:', '    office:', '      reconnectAttempts: 3', ''].join('\n'));
   agent = await startAgent(home);
 }, 120_000);
 
@@ -59,8 +62,9 @@ describe('PATCH /v1/profiles/NAME on the real agent', () => {
     const profiles = await agent.client.profiles();
     expect(profiles).toEqual([
       {
-        name: 'office', type: 'l2tp', locked: {},
-        settings: { gateways: ['vpn.example.com'], routes: ['10.99.0.0/24'], fullTunnel: false, driver: 'auto', keepaliveSeconds: 30, keepaliveFailures: 4, stallIntervals: 4, reconnectAttempts: 10, reconnectDeadlineSeconds: 600, mssClamp: false },
+        name: 'office', type: 'l2tp',
+        locked: { reconnectAttempts: "locked by your organisation's policy, which sets this value; ask your administrator to change it" },
+        settings: { gateways: ['vpn.example.com'], routes: ['10.99.0.0/24'], fullTunnel: false, driver: 'auto', keepaliveSeconds: 30, keepaliveFailures: 4, stallIntervals: 4, reconnectAttempts: 3, reconnectDeadlineSeconds: 600, mssClamp: false },
       },
     ]);
     expect(JSON.stringify(profiles)).not.toContain('office.psk');
@@ -83,6 +87,8 @@ describe('PATCH /v1/profiles/NAME on the real agent', () => {
     expect(bad).toMatchObject({ status: 400, code: 'config.invalid-value', field: 'keepaliveSeconds', message: 'profiles.office.keepaliveSeconds: must be 5–300, got 1' });
     const auth = await refusal(agent.client.editProfile('office', { auth: { method: 'psk', psk: 'file:/tmp/x' } } as never));
     expect(auth).toMatchObject({ status: 400, code: 'config.not-editable', field: 'auth' });
+    const locked = await refusal(agent.client.editProfile('office', { reconnectAttempts: 20 }));
+    expect(locked).toMatchObject({ status: 423, code: 'config.locked', field: 'reconnectAttempts', message: expect.stringMatching(/^profiles\.office\.reconnectAttempts is locked by your organisation's policy/) as unknown });
     const unknown = await refusal(agent.client.editProfile('home', { mtu: 1400 }));
     expect(unknown).toMatchObject({ status: 404, code: 'config.unknown-profile', hint: 'Known profiles: office.' });
     expect(await readFile(configFile, 'utf8')).toBe(before);
@@ -107,6 +113,10 @@ describe('PATCH /v1/profiles/NAME on the real agent', () => {
     const bad = captureIo();
     expect(await main(['--home', home, 'profile', 'set', 'office', 'mtu', '9000'], bad.io)).not.toBe(0);
     expect(bad.err.text()).toContain('profiles.office.mtu: must be 576–1500, got 9000');
+    const locked = captureIo();
+    expect(await main(['--home', home, 'profile', 'set', 'office', 'reconnectAttempts', '20'], locked.io)).toBe(2);
+    expect(locked.err.text()).toContain("profiles.office.reconnectAttempts is locked by your organisation's policy");
+    expect(shown.out.text()).toContain("  reconnectAttempts         3   🔒 locked by your organisation's policy");
     const secret = captureIo();
     expect(await main(['--home', home, 'profile', 'set', 'office', 'auth', 'x'], secret.io)).not.toBe(0);
     expect(secret.err.text()).toContain('secret');
