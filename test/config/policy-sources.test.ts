@@ -21,6 +21,8 @@ const fixture = (name: string): string => readFileSync(join(import.meta.dirname,
 /** reg.exe writes CRLF; the fixture files are LF. */
 const crlf = (text: string): string => text.replace(/\r?\n/g, '\r\n');
 const REG_ARGV = ['reg', 'query', POLICY_REGISTRY_KEY, '/s'];
+/** The parent's listing comes first: it says whether the policy key exists, in any language. */
+const PARENT = { argv: ['reg', 'query', 'HKLM\\SOFTWARE\\Policies'], reply: { stdout: crlf(fixture('reg-query-policies.txt')), source: 'test/fixtures/policy/reg-query-policies.txt (synthetic)' } };
 
 const host = (platform: NodeJS.Platform, env: Record<string, string> = {}): HostDescription => ({ platform, env, homedir: '/home/me', mode: 'system' });
 
@@ -77,7 +79,7 @@ describe('Windows: reg query HKLM\\SOFTWARE\\Policies\\Backhaul /s (synthetic fi
   });
 
   it('reads the policy through the runner, and it applies over a user config', async () => {
-    const runner = new ReplayingCommandRunner([{ argv: REG_ARGV, reply: { stdout: crlf(fixture('reg-query-backhaul.txt')), source: 'test/fixtures/policy/reg-query-backhaul.txt (synthetic)' } }]);
+    const runner = new ReplayingCommandRunner([PARENT, { argv: REG_ARGV, reply: { stdout: crlf(fixture('reg-query-backhaul.txt')), source: 'test/fixtures/policy/reg-query-backhaul.txt (synthetic)' } }]);
     const read = await readPolicy({ kind: 'registry', key: POLICY_REGISTRY_KEY }, runner);
     runner.assertDone();
     if (read.state !== 'valid') throw new Error(JSON.stringify(read));
@@ -87,19 +89,21 @@ describe('Windows: reg query HKLM\\SOFTWARE\\Policies\\Backhaul /s (synthetic fi
     expect(loaded.ok && loaded.origins.get('jobs.fleet.streams')).toBe('policy');
   });
 
-  it('no key is no policy', async () => {
-    const runner = new ReplayingCommandRunner([{ argv: REG_ARGV, reply: { stderr: fixture('reg-query-missing.txt'), exitCode: 1 } }]);
+  it('no key is no policy, told by the parent\'s listing (reg\'s messages are translated)', async () => {
+    const runner = new ReplayingCommandRunner([{ argv: PARENT.argv, reply: { stdout: crlf(fixture('reg-query-policies-without-backhaul.txt')) } }]);
     expect(await readPolicy({ kind: 'registry', key: POLICY_REGISTRY_KEY }, runner)).toEqual({ state: 'absent', source: POLICY_REGISTRY_KEY });
     runner.assertDone();
   });
 
-  it('another failure of reg query is an error, not "no policy"', async () => {
-    const runner = new ReplayingCommandRunner([{ argv: REG_ARGV, reply: { stderr: 'ERROR: Access is denied.\r\n', exitCode: 1 } }]);
-    expect(await readPolicy({ kind: 'registry', key: POLICY_REGISTRY_KEY }, runner)).toMatchObject({ state: 'invalid', errors: [{ message: expect.stringContaining('Access is denied') as unknown }] });
+  it('a key that exists but can\'t be read is an error, not "no policy", whatever the language', async () => {
+    const runner = new ReplayingCommandRunner([PARENT, { argv: REG_ARGV, reply: { stderr: 'FEHLER: Zugriff verweigert\r\n', exitCode: 1 } }]);
+    expect(await readPolicy({ kind: 'registry', key: POLICY_REGISTRY_KEY }, runner)).toMatchObject({ state: 'invalid', errors: [{ message: expect.stringContaining('Zugriff verweigert') as unknown }] });
+    const parentFails = new ReplayingCommandRunner([{ argv: PARENT.argv, reply: { stderr: 'ERROR: Access is denied.\r\n', exitCode: 1 } }]);
+    expect(await readPolicy({ kind: 'registry', key: POLICY_REGISTRY_KEY }, parentFails)).toMatchObject({ state: 'invalid', errors: [{ message: expect.stringContaining('Access is denied') as unknown }] });
   });
 
   it('wrong types and unknown values are errors naming the registry key and the policy key', async () => {
-    const runner = new ReplayingCommandRunner([{ argv: REG_ARGV, reply: { stdout: crlf(fixture('reg-query-bad-types.txt')) } }]);
+    const runner = new ReplayingCommandRunner([PARENT, { argv: REG_ARGV, reply: { stdout: crlf(fixture('reg-query-bad-types.txt')) } }]);
     const read = await readPolicy({ kind: 'registry', key: POLICY_REGISTRY_KEY }, runner);
     if (read.state !== 'invalid') throw new Error(JSON.stringify(read));
     expect(read.errors).toEqual([
@@ -107,7 +111,7 @@ describe('Windows: reg query HKLM\\SOFTWARE\\Policies\\Backhaul /s (synthetic fi
     ]);
     // With the REG_BINARY gone, the validator names the rest.
     const fixed = crlf(fixture('reg-query-bad-types.txt').replace(/^ {4}Mirror.*\n/m, ''));
-    const again = await readPolicy({ kind: 'registry', key: POLICY_REGISTRY_KEY }, new ReplayingCommandRunner([{ argv: REG_ARGV, reply: { stdout: fixed } }]));
+    const again = await readPolicy({ kind: 'registry', key: POLICY_REGISTRY_KEY }, new ReplayingCommandRunner([PARENT, { argv: REG_ARGV, reply: { stdout: fixed } }]));
     if (again.state !== 'invalid') throw new Error(JSON.stringify(again));
     expect(again.errors.map((e) => [e.path, e.message])).toEqual([
       ['Banner', expect.stringContaining('unknown policy key') as unknown],

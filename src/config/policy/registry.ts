@@ -6,6 +6,8 @@
  * separated by four spaces; REG_DWORD data as `0x…` hex, REG_MULTI_SZ items joined by a literal `\0`,
  * the unnamed value as `(Default)`.
  *
+ * Whether the key exists at all is read from its parent's listing (see readRegistryPolicy).
+ *
  * Layout (keys and value names match the YAML policy's keys, case-insensitively, as the registry
  * itself compares names):
  *
@@ -195,16 +197,26 @@ export type RegistryRead =
   | { readonly state: 'read'; readonly data: Record<string, unknown> }
   | { readonly state: 'unreadable'; readonly errors: readonly ConfigIssue[] };
 
-/** `reg query`'s message when the key does not exist (English Windows; the exit code is 1 either way). */
-const NOT_FOUND = /unable to find the specified registry key/i;
+/** The parent key, listed first to tell "no policy" from "can't read it" without reading reg's (localised) messages. */
+const POLICIES_KEY = 'HKLM\\SOFTWARE\\Policies';
 
-/** Reads the policy key. No key at all is "no policy", not an error. */
+/**
+ * Reads the policy key. No key at all is "no policy", not an error: whether it exists is read from
+ * the listing of its parent (`reg query HKLM\SOFTWARE\Policies`, one subkey per line), because
+ * reg's "unable to find" message is translated on a Windows in another language and would look
+ * like any other failure. A key that exists but can't be read is an error.
+ */
 export async function readRegistryPolicy(runner: CommandRunner): Promise<RegistryRead> {
-  const result = await runner.run({ argv: ['reg', 'query', POLICY_REGISTRY_KEY, '/s'], timeoutMs: 15_000, okExitCodes: [0, 1] });
-  if (result.exitCode === 1) {
-    if (NOT_FOUND.test(result.stderr) || result.stderr.trim() === '') return { state: 'absent' };
-    return { state: 'unreadable', errors: [{ path: '', source: POLICY_REGISTRY_KEY, message: `reg query failed: ${result.stderr.trim().split(/\r?\n/)[0] ?? ''}; check that the agent runs as SYSTEM or an administrator` }] };
-  }
+  const failed = (what: string, stderr: string): RegistryRead => ({
+    state: 'unreadable',
+    errors: [{ path: '', source: POLICY_REGISTRY_KEY, message: `${what} failed: ${stderr.trim().split(/\r?\n/)[0] ?? ''}; check that the agent runs as SYSTEM or an administrator` }],
+  });
+  const parent = await runner.run({ argv: ['reg', 'query', POLICIES_KEY], timeoutMs: 15_000, okExitCodes: 'any' });
+  if (parent.exitCode !== 0) return failed(`reg query ${POLICIES_KEY}`, parent.stderr);
+  const exists = parent.stdout.split(/\r?\n/).some((line) => line.trim().toLowerCase() === FULL_ROOT.toLowerCase());
+  if (!exists) return { state: 'absent' };
+  const result = await runner.run({ argv: ['reg', 'query', POLICY_REGISTRY_KEY, '/s'], timeoutMs: 15_000, okExitCodes: 'any' });
+  if (result.exitCode !== 0) return failed(`reg query ${POLICY_REGISTRY_KEY} /s`, result.stderr);
   const parsed = parseRegQuery(result.stdout);
   const converted = registryToPolicyData(parsed.tree);
   const errors = [...parsed.errors.map((message): ConfigIssue => ({ path: '', message, source: POLICY_REGISTRY_KEY })), ...converted.errors];
