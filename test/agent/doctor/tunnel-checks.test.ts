@@ -12,15 +12,16 @@ import { tunnelMtuCheck } from '../../../src/agent/doctor/checks/tunnel-mtu.js';
 import { tunnelUpCheck } from '../../../src/agent/doctor/checks/tunnel-up.js';
 import type { DoctorContext, DoctorPorts, TunnelAccess } from '../../../src/agent/doctor/types.js';
 import type { ResticEngine } from '../../../src/backup/restic.js';
-import type { TunnelDriver } from '../../../src/connect/driver.js';
+import type { TunnelDriver, TunnelProfile } from '../../../src/connect/driver.js';
 import type { CommandRunner, CommandSpec } from '../../../src/os/command.js';
 import { config, fakePorts, labJob, labProfile } from './fake-ports.js';
 
 const cfg = config({ jobs: { offsite: labJob }, profiles: { lab: labProfile } });
+const tunnelProfile: TunnelProfile = { name: 'lab', type: 'ikev2', gateways: ['198.51.100.2'], routes: ['10.99.0.0/24'], fullTunnel: false };
 const up: TunnelAccess = {
   ok: true,
   driver: { name: 'linux-swan' } as TunnelDriver,
-  profile: { name: 'lab', type: 'ikev2', gateways: ['198.51.100.2'], routes: ['10.99.0.0/24'], fullTunnel: false },
+  profile: tunnelProfile,
   status: { state: 'up', interfaceName: 'ipsec0', mtu: 1400, localAddress: '10.88.5.1' },
 };
 const down: TunnelAccess = { ok: false, code: 'tunnel.swan-timeout', message: 'the gateway did not answer', hint: 'Check UDP 500/4500.' };
@@ -71,6 +72,15 @@ describe('network.mtu', () => {
       evidence: 'only 1218 bytes cross the tunnel to 10.99.0.1 with don\'t-fragment set, but the MTU in force is 1400 (the tunnel interface); larger packets are dropped on the path',
       fix: 'Set profiles.lab.mtu: 1218 and profiles.lab.mssClamp: true (TCP segments then stay at 1178 bytes). Something on the path to the gateway (PPPoE, a mobile link, a tunnel in a tunnel) carries less than 1500 bytes and drops fragments.',
     });
+  });
+
+  it('reads the interface\'s MTU from /sys/class/net when the driver does not report it', async () => {
+    const noMtu: TunnelAccess = { ok: true, driver: { name: 'linux-swan' } as TunnelDriver, profile: tunnelProfile, status: { state: 'up', interfaceName: 'ipsec0' } };
+    const reads: string[] = [];
+    const readText = (path: string) => { reads.push(path); return Promise.resolve('1400\n'); };
+    const result = await tunnelMtuCheck.run(context({ runner: pathWithMtu(1218), readText }, noMtu));
+    expect(reads).toEqual(['/sys/class/net/ipsec0/mtu']);
+    expect(result.evidence).toContain('but the MTU in force is 1400 (the tunnel interface)');
   });
 
   it('warns when nothing answers, and skips without the tunnel or off Linux', async () => {

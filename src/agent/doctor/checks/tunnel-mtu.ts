@@ -7,7 +7,18 @@
 import { repositoryEndpoint } from '../../../backup/repository.js';
 import { computeTunnelMtu, probePathMtu } from '../../../connect/mtu.js';
 import { defaultProposals } from '../../../connect/cipher-policy.js';
-import type { DoctorCheck } from '../types.js';
+import type { DoctorCheck, DoctorContext } from '../types.js';
+
+/** The interface's MTU from /sys/class/net, or undefined when it can't be read. */
+async function sysfsMtu(ctx: DoctorContext, interfaceName: string): Promise<number | undefined> {
+  if (!/^[\w.-]+$/.test(interfaceName)) return undefined;
+  try {
+    const mtu = Number((await ctx.readText(`/sys/class/net/${interfaceName}/mtu`)).trim());
+    return Number.isInteger(mtu) && mtu > 0 ? mtu : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export const tunnelMtuCheck: DoctorCheck = {
   id: 'network.mtu',
@@ -26,8 +37,10 @@ export const tunnelMtuCheck: DoctorCheck = {
     const tunnel = await ctx.tunnel();
     if (!tunnel.ok) return { status: 'skip', evidence: 'the tunnel is not up (see network.tunnel)' };
     const computed = computeTunnelMtu({ type: profile.type, espProposals: profile.espProposals ?? defaultProposals[profile.type].esp, natTraversal: true });
-    const inForce = profile.mtu ?? tunnel.status.mtu ?? computed;
-    const source = profile.mtu !== undefined ? `profiles.${name}.mtu` : tunnel.status.mtu !== undefined ? 'the tunnel interface' : 'computed from the encapsulation';
+    // What the interface really has (userspace ESP caps it at 1400), when the driver's status does not say.
+    const interfaceMtu = tunnel.status.mtu ?? (tunnel.status.interfaceName === undefined ? undefined : await sysfsMtu(ctx, tunnel.status.interfaceName));
+    const inForce = profile.mtu ?? interfaceMtu ?? computed;
+    const source = profile.mtu !== undefined ? `profiles.${name}.mtu` : interfaceMtu !== undefined ? 'the tunnel interface' : 'computed from the encapsulation';
     const outcome = await probePathMtu({ runner: ctx.runner, target: endpoint.host, mtu: inForce, signal: ctx.signal });
     const mss = (mtu: number): number => mtu - 40;
     if (outcome.kind === 'inconclusive') {
