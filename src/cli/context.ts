@@ -63,7 +63,11 @@ export async function commandContext(options: GlobalOptions): Promise<CommandCon
     setting: config.settings.secretStore ?? 'auto',
     mode: options.system === true ? 'system' : 'user',
     stateDir: paths.stateDir,
-    onFallback: (warning) => { logger.log('warn', warning); },
+    // Also on stderr, as the policy's warnings are: a foreground run's person or cron mail sees it.
+    onFallback: (warning) => {
+      logger.log('warn', warning);
+      process.stderr.write(`warning: ${warning}\n`);
+    },
   });
   return { config, paths, runner, redactor: defaultRedactor, logger, secretStore, close: () => fileLogger.close() };
 }

@@ -8,12 +8,14 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { PromptCancelled, secretSetCommand, type SecretInput } from '../../src/cli/commands/secret.js';
 import { main } from '../../src/cli/main.js';
 import { captureIo } from '../helpers/cli-io.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+// In-process commands here must not find a Secret Service, even when the test runner has a bus.
+delete process.env.DBUS_SESSION_BUS_ADDRESS;
 const CANARY = 'canary-91d3-Cli-S3cret with spaces';
 let home: string;
 
@@ -103,6 +105,23 @@ describe('backhaul secret with stdin', () => {
     expect(await main(['--home', home, 'secret', 'set', '../etc/passwd'], badName.io)).toBe(2);
     expect(badName.err.text()).toContain('error: "../etc/passwd" is not a valid secret name');
     expect(await readdir(join(home, 'state', 'secrets')).catch(() => [])).toEqual([]);
+  });
+});
+
+describe('backhaul run --foreground with a keychain: password', () => {
+  it('without a Secret Service: one warning on stderr, and the missing secret named with the fix', async () => {
+    await writeFile(join(home, 'config.yaml'), `jobs:\n  nightly: { sources: [${home}], repository: ${join(home, 'repo')}, password: "keychain:repo-pw" }\n`);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const { io, err } = captureIo();
+      expect(await main(['--home', home, 'run', 'nightly', '--foreground'], io)).toBe(1);
+      expect(err.text()).toContain(`keychain:repo-pw not found in ${join(home, 'state', 'secrets')}`);
+      expect(err.text()).toContain('store it with: backhaul secret set repo-pw');
+      const warnings = stderr.mock.calls.map(([text]) => String(text)).filter((text) => text.startsWith('warning: keychain: secrets are kept in files'));
+      expect(warnings).toHaveLength(1);
+    } finally {
+      stderr.mockRestore();
+    }
   });
 });
 
