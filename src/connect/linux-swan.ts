@@ -229,11 +229,18 @@ export function createLinuxSwanDriver(options: LinuxSwanOptions): TunnelDriver {
     return link?.up === true && local !== undefined ? { name, local } : undefined;
   };
 
-  const ikev2State = async (paths: SwanPaths, signal: AbortSignal): Promise<{ installed: boolean; vip?: string; nat: boolean }> => {
+  const ikev2State = async (paths: SwanPaths, signal: AbortSignal): Promise<{ answered: boolean; installed: boolean; vip?: string; nat: boolean; states: string[] }> => {
     const result = await swanctl(paths, ['--list-sas', '--ike', SWAN_CONN, '--raw'], signal);
     const raw = result.stdout;
     const vip = /local-vips=\[([\d.]+)/.exec(raw)?.[1];
-    return { installed: /state=INSTALLED/.test(raw), nat: /nat-local=yes|nat-any=yes/.test(raw), ...(vip === undefined ? {} : { vip }) };
+    return {
+      // swanctl exits non-zero when it can't reach charon's vici socket (charon gone or too busy).
+      answered: result.exitCode === 0,
+      installed: /state=INSTALLED/.test(raw),
+      nat: /nat-local=yes|nat-any=yes/.test(raw),
+      states: [...raw.matchAll(/\bstate=([A-Z_]+)/g)].map((m) => m[1] ?? ''),
+      ...(vip === undefined ? {} : { vip }),
+    };
   };
 
   const bringUp = async (profile: TunnelProfile, current: Session, journal: ResourceJournal, signal: AbortSignal): Promise<TunnelStatus> => {
@@ -338,8 +345,15 @@ export function createLinuxSwanDriver(options: LinuxSwanOptions): TunnelDriver {
   const statusOf = async (profile: TunnelProfile, signal: AbortSignal): Promise<TunnelStatus> => {
     if (session === undefined) return { state: 'down' };
     if (profile.type === 'ikev2') {
-      const state = await ikev2State(session.paths, signal);
-      return state.installed ? { state: 'up', ...optionalStatus(session) } : { state: 'down' };
+      const current = session;
+      const state = await ikev2State(current.paths, signal);
+      if (state.installed) return { state: 'up', ...optionalStatus(current) };
+      // Not knowing is not "down": the supervisor then asks the backup server before repairing.
+      if (!state.answered) throw new TunnelError('tunnel.status-unavailable', `profile ${profile.name}: charon did not answer the status query`, 'If this repeats, check the agent log for charon exiting.');
+      // Why the SA went is in charon's own log, which goes with the tunnel's dir at teardown.
+      const charonSays = ((await files.readText(current.paths.charonLog)) ?? '').split('\n').filter((line) => line.trim() !== '').slice(-25);
+      log('warn', `profile ${profile.name}: no installed CHILD_SA (SA states: ${state.states.join(', ') || 'none'}); charon's last lines:\n${charonSays.join('\n')}`);
+      return { state: 'down' };
     }
     const device = session.interfaceName;
     if (device === undefined) return { state: 'down' };

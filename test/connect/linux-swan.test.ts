@@ -221,19 +221,44 @@ describe('linux-swan L2TP session', () => {
 });
 
 describe('linux-swan IKEv2 over userspace ESP', () => {
-  it('loads kernel-libipsec, reads the virtual IP, raises the TUN queue', async () => {
-    const dir = swanDir(state, 'cloud');
+  const raw = 'list-sa event {backhaul {uniqueid=1 version=2 state=ESTABLISHED local-host=10.10.1.2 local-port=4500 nat-local=yes nat-any=yes local-vips=[10.88.0.1] child-sas {backhaul-1 {name=backhaul state=INSTALLED mode=TUNNEL protocol=ESP}}}}\n';
+  const upCommands = (dir: string) => [
+    { argv: ['ip', '-j', 'route', 'get', '10.99.0.1'], reply: routeViaC0 },
+    pinSubnet,
+    { argv: swanctl(dir, '--load-all', '--noprompt', '--file', `${dir}/swanctl/swanctl.conf`), reply: {} },
+    { argv: swanctl(dir, '--initiate', '--child', 'backhaul', '--ike', 'backhaul', '--timeout', '45'), reply: loadRecording('recorded/strongswan/initiate-office.txt') },
+    { argv: swanctl(dir, '--list-sas', '--ike', 'backhaul', '--raw'), reply: { stdout: raw, source: 'swanctl --raw format, strongSwan testing/tests evaltest.dat' } },
+    { argv: ['ip', 'link', 'set', 'dev', 'ipsec0', 'txqueuelen', '5000'], reply: {} },
+  ];
+  const cloudProfile = (): typeof ikev2Cert => {
     writeFileSync(join(state, 'client.pem'), 'CERT');
     writeFileSync(join(state, 'ca.pem'), 'CA');
-    const profile = { ...ikev2Cert, auth: { ...ikev2Cert.auth, certificate: join(state, 'client.pem'), ca: join(state, 'ca.pem') } } as typeof ikev2Cert;
-    const raw = 'list-sa event {backhaul {uniqueid=1 version=2 state=ESTABLISHED local-host=10.10.1.2 local-port=4500 nat-local=yes nat-any=yes local-vips=[10.88.0.1] child-sas {backhaul-1 {name=backhaul state=INSTALLED mode=TUNNEL protocol=ESP}}}}\n';
+    return { ...ikev2Cert, auth: { ...ikev2Cert.auth, certificate: join(state, 'client.pem'), ca: join(state, 'ca.pem') } } as typeof ikev2Cert;
+  };
+
+  it('status: no installed CHILD_SA is "down", with charon\'s last lines in the log; a charon that does not answer is not "down" but an error', async () => {
+    const dir = swanDir(state, 'cloud');
+    const profile = cloudProfile();
     const replay = new ReplayingCommandRunner([
-      { argv: ['ip', '-j', 'route', 'get', '10.99.0.1'], reply: routeViaC0 },
-      pinSubnet,
-      { argv: swanctl(dir, '--load-all', '--noprompt', '--file', `${dir}/swanctl/swanctl.conf`), reply: {} },
-      { argv: swanctl(dir, '--initiate', '--child', 'backhaul', '--ike', 'backhaul', '--timeout', '45'), reply: loadRecording('recorded/strongswan/initiate-office.txt') },
-      { argv: swanctl(dir, '--list-sas', '--ike', 'backhaul', '--raw'), reply: { stdout: raw, source: 'swanctl --raw format, strongSwan testing/tests evaltest.dat' } },
-      { argv: ['ip', 'link', 'set', 'dev', 'ipsec0', 'txqueuelen', '5000'], reply: {} },
+      ...upCommands(dir),
+      { argv: swanctl(dir, '--list-sas', '--ike', 'backhaul', '--raw'), reply: { stdout: '', source: 'swanctl --list-sas without a matching SA prints nothing and exits 0' } },
+      { argv: swanctl(dir, '--list-sas', '--ike', 'backhaul', '--raw'), reply: { exitCode: 2, stdout: 'strongSwan 5.9.8 swanctl\nusage:\n', stderr: `connecting to 'unix://${dir}/charon.vici' failed: No such file or directory\nError: connecting to 'unix://${dir}/charon.vici' URI failed: No such file or directory\n`, source: 'swanctl 5.9.8 on this host with no charon behind the socket (exit 2)' } },
+    ]);
+    const logs: string[] = [];
+    const swan = createLinuxSwanDriver({ runner: new DaemonRunner(replay), host: { ...labHost, kernelEsp: false }, stateDir: state, pacing: { pollMs: 0 }, log: (_level, line) => logs.push(line) });
+    await swan.connect(profile, signal, recordingJournal());
+    writeFileSync(`${dir}/charon.log`, '09[IKE] received DELETE for IKE_SA backhaul[1]\n09[IKE] deleting IKE_SA backhaul[1]\n');
+    expect(await swan.status(profile, signal)).toEqual({ state: 'down' });
+    expect(logs.at(-1)).toBe("profile cloud: no installed CHILD_SA (SA states: none); charon's last lines:\n09[IKE] received DELETE for IKE_SA backhaul[1]\n09[IKE] deleting IKE_SA backhaul[1]");
+    await expect(swan.status(profile, signal)).rejects.toMatchObject({ code: 'tunnel.status-unavailable' });
+    replay.assertDone();
+  });
+
+  it('loads kernel-libipsec, reads the virtual IP, raises the TUN queue', async () => {
+    const dir = swanDir(state, 'cloud');
+    const profile = cloudProfile();
+    const replay = new ReplayingCommandRunner([
+      ...upCommands(dir),
     ]);
     const runner = new DaemonRunner(replay, (spec) => {
       if (spec.argv[1] === '--load-all') {
