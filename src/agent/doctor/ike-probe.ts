@@ -95,15 +95,19 @@ function probe(target: IkeProbeTarget, signal: AbortSignal, attemptsMs: readonly
   });
 }
 
-/** Compares the gateway's NAT_DETECTION hashes with what we see (RFC 7296 §2.23). */
+/**
+ * Compares the gateway's NAT_DETECTION hashes with what we see (RFC 7296 §2.23). Gateways differ
+ * in the responder SPI they hash into the response: their own (§2.23: "the SPIs … of the message
+ * being sent"), or zero as in the request — the host lab's strongSwan matched only the latter. Both
+ * are accepted; a NAT changes the address, so neither matches then.
+ */
 function natFlags(response: IkeSaInitResponse, spiI: Buffer, local: { address: string; port: number }, target: IkeProbeTarget): { natLocal?: boolean; natRemote?: boolean } {
+  const matches = (data: Buffer, address: string, port: number): boolean =>
+    [response.spiR, Buffer.alloc(8)].some((spiR) => data.equals(natDetectionHash(spiI, spiR, address, port)));
   const destination = response.notifies.find((n) => n.type === NOTIFY.natDetectionDestinationIp);
   const sources = response.notifies.filter((n) => n.type === NOTIFY.natDetectionSourceIp);
   const flags: { natLocal?: boolean; natRemote?: boolean } = {};
-  if (destination !== undefined) flags.natLocal = !destination.data.equals(natDetectionHash(spiI, response.spiR, local.address, local.port));
-  if (sources.length > 0) {
-    const expected = natDetectionHash(spiI, response.spiR, target.address, target.port);
-    flags.natRemote = !sources.some((n) => n.data.equals(expected));
-  }
+  if (destination !== undefined) flags.natLocal = !matches(destination.data, local.address, local.port);
+  if (sources.length > 0) flags.natRemote = !sources.some((n) => matches(n.data, target.address, target.port));
   return flags;
 }

@@ -69,6 +69,21 @@ describe('probeIke', () => {
     expect(result.kind === 'answered' && result.natLocal).toBe(true);
   });
 
+  it('accepts hashes made with a zero responder SPI, as strongSwan sends them', async () => {
+    let port = 0;
+    const gateway = await responder((request, from) => {
+      const spiI = request.subarray(0, 8);
+      const zero = Buffer.alloc(8);
+      return ikeResponse({ spiI, spiR, sa: true, notifies: [
+        { type: NOTIFY.natDetectionSourceIp, data: natDetectionHash(spiI, zero, '127.0.0.1', port) },
+        { type: NOTIFY.natDetectionDestinationIp, data: natDetectionHash(spiI, zero, from.address, from.port) },
+      ] });
+    });
+    port = gateway.port;
+    const result = await probe({ address: '127.0.0.1', port: port as 500, proposals: ['aes256-sha256-modp2048'] }, AbortSignal.timeout(5_000));
+    expect(result.kind === 'answered' && [result.natLocal, result.natRemote]).toEqual([false, false]);
+  });
+
   it('counts NO_PROPOSAL_CHOSEN as an answer', async () => {
     const gateway = await responder((request) => ikeResponse({ spiI: request.subarray(0, 8), notifies: [{ type: NOTIFY.noProposalChosen, data: Buffer.alloc(0) }] }));
     const result = await probe({ address: '127.0.0.1', port: gateway.port as 500, proposals: ['aes256-sha256-modp2048'] }, AbortSignal.timeout(5_000));
