@@ -261,6 +261,7 @@ export async function runJob(
   const notifier = jobNotifier(findJob(ctx.config, jobName).notify, {
     fetch: ctx.fetch ?? fetch,
     log: (level, message) => { log.log(level, message); },
+    redact: (text) => ctx.redactor.redact(text),
   });
   const record = await runSession(plan, ports, signal, (event) => {
     if (event.type === 'state' && event.state === 'preflight') notifier.started(jobName, event.sessionId, event.at);

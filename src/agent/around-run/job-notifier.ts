@@ -17,6 +17,11 @@ export interface JobNotifierPorts {
   readonly fetch: typeof fetch;
   readonly sleep?: NotifyPorts['sleep'];
   readonly log: (level: 'info' | 'warn', message: string) => void;
+  /**
+   * Hides every secret the agent knows. The record's messages are redacted where they are made;
+   * this is the second lock on the one door that leaves the machine.
+   */
+  readonly redact?: (text: string) => string;
 }
 
 const silent: JobNotifier = { started: () => undefined, finished: () => Promise.resolve() };
@@ -40,12 +45,13 @@ export function jobNotifier(settings: NotifySettings | undefined, ports: JobNoti
     async finished(record) {
       await start;
       const result = record.end === 'done' ? record.result : record.end;
+      const redact = ports.redact ?? ((text: string) => text);
       await send({
         event: endEvent(result),
         job: record.job,
         sessionId: record.id,
         ...(result === undefined ? {} : { result }),
-        ...(record.failure === undefined ? {} : { code: record.failure.code, message: record.failure.message }),
+        ...(record.failure === undefined ? {} : { code: record.failure.code, message: redact(record.failure.message) }),
         startedAt: record.startedAt,
         endedAt: record.endedAt,
       });

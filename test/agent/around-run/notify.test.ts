@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { jobNotifier } from '../../../src/agent/around-run/job-notifier.js';
 import { notify, originOf, pingUrl, type NotifyPayload } from '../../../src/agent/around-run/notify.js';
 import type { SessionRecord } from '../../../src/agent/session/history.js';
+import { REDACTED, SecretRedactor } from '../../../src/os/redact.js';
 import { freePort } from '../../helpers/restic-lab.js';
 
 interface Received {
@@ -136,6 +137,16 @@ describe('jobNotifier', () => {
     const notifier = jobNotifier({ webhook: `http://127.0.0.1:${port}/w`, timeoutSeconds: 2, retries: 0 }, { fetch, log: (level, m) => logs.push(`${level}: ${m}`) });
     await notifier.finished({ ...record, end: 'failed', failure: { code: 'tunnel.lost', message: 'lost', hint: '' } });
     expect(logs).toEqual([`warn: could not notify webhook http://127.0.0.1:${port} (failure) after 1 attempt(s): ECONNREFUSED`]);
+  });
+
+  it('a secret the agent knows is redacted from the message before it leaves the machine', async () => {
+    const hook = await server();
+    const redactor = new SecretRedactor();
+    redactor.add('hunter2-repository-pw');
+    const notifier = jobNotifier({ webhook: hook.url, timeoutSeconds: 5, retries: 0 }, { fetch, log: () => undefined, redact: (text) => redactor.redact(text) });
+    await notifier.finished({ ...record, end: 'failed', failure: { code: 'hook.pre-failed', message: 'hooks.pre[0] (sh) exited with 1; its output:\npw=hunter2-repository-pw', hint: '' } });
+    expect(hook.received[0]?.body).not.toContain('hunter2');
+    expect(JSON.parse(hook.received[0]?.body ?? '{}')).toMatchObject({ message: `hooks.pre[0] (sh) exited with 1; its output:\npw=${REDACTED}` });
   });
 
   it('no URLs: nothing is sent', async () => {
