@@ -32,6 +32,8 @@ cp -r test/lab/guest "$BUNDLE/pkg/test/lab/"
 npm ls --omit=dev --all --parseable 2>/dev/null | tail -n +2 | while read -r dep; do
   rel=${dep#"$PWD"/}; mkdir -p "$BUNDLE/pkg/$(dirname "$rel")"; [ -e "$BUNDLE/pkg/$rel" ] || cp -r "$dep" "$BUNDLE/pkg/$rel"
 done
+# The agent .deb for the deb-package case (test/lab/guest/package.sh), from the dist just built.
+BACKHAUL_DEB_NO_BUILD=1 bash scripts/build-deb.sh "$BUNDLE/pkg" >/dev/null || echo "lab: scripts/build-deb.sh failed (the deb-package case will fail)"
 tar -C "$BUNDLE/pkg" -czf "$BUNDLE/bundle.tgz" . && rm -rf "$BUNDLE/pkg"
 case $TIER in quick) limit=${TIMEOUT:-2400} ;; *) limit=${TIMEOUT:-7200} ;; esac
 rm -rf "$OUT"; mkdir -p "$OUT"

@@ -32,6 +32,11 @@ finish() {
 trap finish EXIT
 
 step "guest: $(uname -r), tier $TIER, $(nproc) CPUs, uptime $(cut -d' ' -f1 /proc/uptime)s"
+# The agent package first: it needs none of the lab's network, and its agent is gone (purged)
+# before the sessions start.
+. "$HERE/package.sh"
+package_case deb-package
+if [ "${ONLY:-}" = deb-package ]; then exit 0; fi
 modules_and_warmup
 topology
 pki
