@@ -82,7 +82,8 @@ export function createKeychainStore(options: KeychainStoreOptions): SecretStore 
     },
     async list() {
       try {
-        // findCredentials returns the passwords too; only the names leave this function.
+        // findCredentials returns the passwords too; only the names leave this function. It takes no
+        // store option: on Linux it asks the Secret Service first, which is why this store is used.
         const found = await findCredentialsAsync(service);
         return [...new Set(found.map((credential) => credential.account))].filter((account) => account !== PROBE_ACCOUNT).sort();
       } catch (error) {
