@@ -73,18 +73,19 @@ describe.skipIf(restic?.skipReason !== undefined)(`keychain: repository password
 });
 
 describe.skipIf(unavailable !== undefined)(`keychain: repository password, Secret Service${unavailable === undefined ? '' : ` (skipped: ${unavailable})`}`, () => {
-  let service: SecretService;
+  let service: SecretService | undefined;
   let previousBus: string | undefined;
   beforeAll(async () => {
-    service = await startSecretService();
+    const started = await startSecretService();
+    service = started;
     // Before this process's first keyring call (the library keeps its first connection).
     previousBus = process.env.DBUS_SESSION_BUS_ADDRESS;
-    process.env.DBUS_SESSION_BUS_ADDRESS = service.address;
+    process.env.DBUS_SESSION_BUS_ADDRESS = started.address;
   });
   afterAll(async () => {
     if (previousBus === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
     else process.env.DBUS_SESSION_BUS_ADDRESS = previousBus;
-    await service.stop();
+    await service?.stop();
   });
 
   it('auto finds the Secret Service; the job backs up with the password from it, nothing on disk', async () => {

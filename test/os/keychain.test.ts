@@ -13,23 +13,24 @@ const unavailable = secretServiceUnavailable();
 const CANARY = 'canary-3b9e1f-Keychain-S3cret';
 
 describe.skipIf(unavailable !== undefined)(`keychain store on a real Secret Service${unavailable === undefined ? '' : ` (skipped: ${unavailable})`}`, () => {
-  let service: SecretService;
+  let service: SecretService | undefined;
   let previousBus: string | undefined;
   let user: SecretStore;
   let system: SecretStore;
 
   beforeAll(async () => {
-    service = await startSecretService();
+    const started = await startSecretService();
+    service = started;
     // Before the first keyring call in this process: the library keeps its first connection.
     previousBus = process.env.DBUS_SESSION_BUS_ADDRESS;
-    process.env.DBUS_SESSION_BUS_ADDRESS = service.address;
+    process.env.DBUS_SESSION_BUS_ADDRESS = started.address;
     user = createKeychainStore({ service: keychainService('user'), mode: 'user', platform: 'linux' });
     system = createKeychainStore({ service: keychainService('system'), mode: 'system', platform: 'linux' });
   });
   afterAll(async () => {
     if (previousBus === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
     else process.env.DBUS_SESSION_BUS_ADDRESS = previousBus;
-    await service.stop();
+    await service?.stop();
   });
 
   it('the probe finds the Secret Service', async () => {
