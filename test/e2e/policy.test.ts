@@ -132,7 +132,7 @@ describe.skipIf(skipUi !== undefined)('a locked field in the UI (Chromium)', () 
     const job = page.getByRole('region', { name: 'demo', exact: true });
     const shown = job.locator('dt:text-is("Parallel streams") + dd');
     await shown.locator('.locked').waitFor({ timeout: 30_000 });
-    await expect(shown.textContent()).resolves.toMatch(/^2 🔒 Locked by your organisation's policy, which sets this value; ask your administrator to change it$/);
+    await expect(shown.textContent()).resolves.toMatch(/^2 🔒 Locked by your organisation's policy, which sets this value; ask your administrator to change it \(jobs\.demo\.streams\)$/);
 
     await job.getByRole('button', { name: 'Edit (demo)' }).click();
     const streams = job.getByRole('form', { name: 'Edit demo' }).getByLabel('Parallel streams');
@@ -140,7 +140,7 @@ describe.skipIf(skipUi !== undefined)('a locked field in the UI (Chromium)', () 
     await expect(streams.getAttribute('readonly')).resolves.not.toBeNull();
     const lockId = 'job-demo-streams-lock';
     expect((await streams.getAttribute('aria-describedby'))?.split(' ')).toContain(lockId);
-    await expect(page.locator(`#${lockId}`).textContent()).resolves.toMatch(/Locked by your organisation's policy/);
+    await expect(page.locator(`#${lockId}`).textContent()).resolves.toMatch(/Locked by your organisation's policy, .* \(jobs\.demo\.streams\)$/);
     // Fields the policy does not set stay editable.
     await expect(job.getByRole('form', { name: 'Edit demo' }).getByLabel('Bandwidth limit').getAttribute('readonly')).resolves.toBeNull();
     await mkdir(join(artifactsDir, 'ui'), { recursive: true });

@@ -15,6 +15,8 @@ import { problemOf, useApp, useLoad } from '../context.js';
 /** Why a field can't be changed here; from the managed policy. */
 export interface FieldLock {
   readonly reason: string;
+  /** The config key that is locked (`jobs.nightly.streams`), shown so the administrator knows which. */
+  readonly path?: string;
 }
 
 export function Field(props: { label: string; children: ComponentChildren; locked?: FieldLock | undefined }) {
@@ -23,16 +25,16 @@ export function Field(props: { label: string; children: ComponentChildren; locke
       <dt>{props.label}</dt>
       <dd>
         {props.children}
-        {props.locked === undefined ? null : <Lock reason={props.locked.reason} />}
+        {props.locked === undefined ? null : <Lock reason={props.locked.reason} path={props.locked.path} />}
       </dd>
     </>
   );
 }
 
 /** The agent's reason starts with "locked by your organisation's policy" (the words the API and CLI use too). */
-function Lock(props: { reason: string; id?: string }) {
+function Lock(props: { reason: string; path?: string | undefined; id?: string }) {
   const reason = /^locked\b/i.test(props.reason) ? `${props.reason.charAt(0).toUpperCase()}${props.reason.slice(1)}` : `Locked: ${props.reason}`;
-  return <span class="locked" id={props.id}> <span aria-hidden="true">🔒</span> {reason}</span>;
+  return <span class="locked" id={props.id}> <span aria-hidden="true">🔒</span> {reason}{props.path === undefined ? null : <> (<code>{props.path}</code>)</>}</span>;
 }
 
 type Json = Readonly<Record<string, unknown>>;
@@ -124,7 +126,7 @@ function JobCard(props: { name: string; job: Json; view: JobView | undefined; pr
   const lockOf = (key: string): FieldLock | undefined => {
     const field = editableKey[key];
     const reason = field === undefined ? undefined : view?.locked[field];
-    return reason === undefined ? undefined : { reason };
+    return reason === undefined || field === undefined ? undefined : { reason, path: `jobs.${name}.${field}` };
   };
   const close = (didSave: boolean) => {
     setEditing(false);
@@ -265,7 +267,7 @@ function JobForm(props: { name: string; view: JobView; profiles: readonly string
         <label for={id(field)}>{labels[field]}</label>
         {input}
         {notes[field] === undefined ? null : <span class="meta" id={id(`${field}-note`)}>{notes[field]}</span>}
-        {locked === undefined ? null : <Lock reason={locked} id={id(`${field}-lock`)} />}
+        {locked === undefined ? null : <Lock reason={locked} path={`jobs.${name}.${field}`} id={id(`${field}-lock`)} />}
         {invalid ? (
           <p class="field-error" id={id(`${field}-error`)}>
             <span aria-hidden="true">✕ </span>{error.message}{error.hint === '' ? '' : ` What to do: ${error.hint}`}
