@@ -103,6 +103,8 @@ export function describeRecord(record: SessionRecord): string[] {
   } else {
     lines.push(`Backup of "${record.job}" failed.`);
   }
+  // tunnel: whenNeeded — which way the run went is the first thing to ask about a surprise.
+  if (record.path !== undefined) lines.push(`  path      ${record.path.via === 'direct' ? 'direct' : 'through the tunnel'}: ${record.path.reason}`);
   if (record.failure !== undefined) {
     lines.push(`${record.end === 'failed' ? 'error' : 'warning'}: ${record.failure.message}`);
     lines.push(`hint: ${record.failure.hint}`);

@@ -25,6 +25,12 @@ describe('describeRecord', () => {
     ]);
   });
 
+  it('says which way a tunnel: whenNeeded run went, and why', () => {
+    expect(describeRecord({ ...base, path: { via: 'direct', reason: '10.99.0.1:8000 answered without the tunnel' } }).at(-1)).toBe('  path      direct: 10.99.0.1:8000 answered without the tunnel');
+    expect(describeRecord({ ...base, path: { via: 'tunnel', reason: '10.99.0.1:8000 did not answer without the tunnel (no answer within 3 s)' } }).at(-1)).toBe('  path      through the tunnel: 10.99.0.1:8000 did not answer without the tunnel (no answer within 3 s)');
+    expect(describeRecord(base).some((l) => l.includes('path'))).toBe(false);
+  });
+
   it('lists the files a warning names, at most 20', () => {
     const files = Array.from({ length: 23 }, (_, i) => `/home/me/f${i}`);
     const lines = describeRecord({
