@@ -69,6 +69,8 @@ export interface KeepAwakePorts {
   readonly runner: CommandRunner;
   /** Told the command's pid as soon as it exists, so the session can journal it. */
   readonly onSpawn?: (pid: number) => void;
+  /** Told when that process has exited on its own (before `release`): it is no longer left to clean up. */
+  readonly onExit?: (pid: number) => void;
   readonly log: (level: 'info' | 'warn', message: string) => void;
 }
 
@@ -84,6 +86,7 @@ export function holdKeepAwake(command: KeepAwakeCommand, ports: KeepAwakePorts):
   const stop = new AbortController();
   let released = false;
   const program = command.argv[0] ?? '';
+  let spawned: number | undefined;
   const running = ports.runner
     .run({
       argv: command.argv,
@@ -92,11 +95,16 @@ export function holdKeepAwake(command: KeepAwakeCommand, ports: KeepAwakePorts):
       okExitCodes: 'any',
       killGraceMs: KILL_GRACE_MS,
       maxOutputBytes: 16 * 1024,
-      ...(ports.onSpawn === undefined ? {} : { onSpawn: ports.onSpawn }),
+      onSpawn: (pid) => {
+        spawned = pid;
+        ports.onSpawn?.(pid);
+      },
     })
     .then(
       (result) => {
-        if (!released) ports.log('warn', `could not keep the machine awake: ${program} ${endedEarly(result)}; ${NOT_HELD}`);
+        if (released) return;
+        ports.log('warn', `could not keep the machine awake: ${program} ${endedEarly(result)}; ${NOT_HELD}`);
+        if (spawned !== undefined) ports.onExit?.(spawned);
       },
       (error: unknown) => {
         ports.log('warn', `could not keep the machine awake: ${error instanceof Error ? error.message : String(error)}; ${NOT_HELD}`);

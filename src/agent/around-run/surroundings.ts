@@ -23,9 +23,9 @@ export interface SurroundingsOptions {
 export function createSurroundings(options: SurroundingsOptions): SessionSurroundings {
   let hold: KeepAwakeHold | undefined;
   return {
-    async begin({ sessionId, signal, trackProcess }) {
+    async begin({ sessionId, signal, trackProcess, processEnded }) {
       const command = options.keepAwake ? keepAwakeCommand(options.platform, { job: options.job, agentPid: options.agentPid }) : undefined;
-      if (command !== undefined) hold = holdKeepAwake(command, { runner: options.runner, onSpawn: trackProcess, log: options.log });
+      if (command !== undefined) hold = holdKeepAwake(command, { runner: options.runner, onSpawn: trackProcess, onExit: processEnded, log: options.log });
       if (options.hooks !== undefined) await runHooks(options.runner, options.hooks, 'pre', { job: options.job, sessionId }, signal);
     },
     async end({ sessionId, result }) {

@@ -37,7 +37,14 @@ export interface SessionPlan {
  * on-failure hooks hear about a refused plan too), and returns problems to note.
  */
 export interface SessionSurroundings {
-  begin(run: { readonly sessionId: string; readonly signal: AbortSignal; readonly trackProcess: (pid: number) => void }): Promise<void>;
+  begin(run: {
+    readonly sessionId: string;
+    readonly signal: AbortSignal;
+    /** A process was started: journal it, so a crash stops it. */
+    readonly trackProcess: (pid: number) => void;
+    /** It exited on its own: nothing is left for a crash to clean up. */
+    readonly processEnded: (pid: number) => void;
+  }): Promise<void>;
   end(run: { readonly sessionId: string; readonly result: 'success' | 'warning' | 'failed' | 'cancelled' }): Promise<readonly SessionFailure[]>;
 }
 
@@ -165,6 +172,13 @@ export async function runSession(
             const effect: SessionEffect = identity === undefined ? { effect: 'process', pid } : { effect: 'process', pid, identity };
             surroundingProcesses.push(effect);
             await recordEffect(effect);
+          });
+        },
+        processEnded: (pid) => {
+          surroundingJournaling = surroundingJournaling.then(async () => {
+            const index = surroundingProcesses.findIndex((effect) => effect.effect === 'process' && effect.pid === pid);
+            const [effect] = index < 0 ? [] : surroundingProcesses.splice(index, 1);
+            if (effect !== undefined) await recordUndone(effect);
           });
         },
       });

@@ -65,6 +65,18 @@ describe('holdKeepAwake (real processes)', () => {
     await expect(hold.release()).resolves.toBeUndefined();
   });
 
+  it('a command that exits on its own is reported ended (the session then stops counting it as left to clean up); a released one is not', async () => {
+    const ended: number[] = [];
+    let pid: number | undefined;
+    const early = holdKeepAwake({ argv: ['sh', '-c', 'exit 1'] }, { runner: createCommandRunner(), onSpawn: (p) => { pid = p; }, onExit: (p) => ended.push(p), log: () => undefined });
+    await vi.waitFor(() => { expect(ended).toHaveLength(1); });
+    expect(ended).toEqual([pid]);
+    await early.release();
+    const held = holdKeepAwake({ argv: ['sleep', '600'] }, { runner: createCommandRunner(), onExit: (p) => ended.push(p), log: () => undefined });
+    await held.release();
+    expect(ended).toHaveLength(1);
+  });
+
   it('a missing tool is a warning naming it', async () => {
     const warnings: string[] = [];
     const hold = holdKeepAwake({ argv: ['backhaul-no-such-inhibitor'] }, { runner: createCommandRunner(), log: (_l, m) => warnings.push(m) });

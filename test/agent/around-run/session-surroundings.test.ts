@@ -125,6 +125,7 @@ describe('session surroundings', () => {
           await journal.append({ kind: 'effect', at: new Date().toISOString(), effect: 'process', pid, ...(identity === undefined ? {} : { identity }) });
         })();
       },
+      processEnded: () => undefined,
     });
     await journaled;
     const [leftover] = await readUnfinishedSessions(stateDir);
