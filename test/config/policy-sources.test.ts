@@ -5,7 +5,7 @@
  * (see test/fixtures/policy/README.md for the sources).
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -28,8 +28,8 @@ const host = (platform: NodeJS.Platform, env: Record<string, string> = {}): Host
 
 describe('where the policy lives', () => {
   it('per OS, and under BACKHAUL_HOME when that is set', () => {
-    expect(policyLocation(host('linux'))).toEqual({ kind: 'yaml', file: LINUX_POLICY_FILE });
-    expect(policyLocation(host('freebsd'))).toEqual({ kind: 'yaml', file: LINUX_POLICY_FILE });
+    expect(policyLocation(host('linux'))).toEqual({ kind: 'yaml', file: LINUX_POLICY_FILE, adminOnly: true });
+    expect(policyLocation(host('freebsd'))).toEqual({ kind: 'yaml', file: LINUX_POLICY_FILE, adminOnly: true });
     expect(policyLocation(host('win32'))).toEqual({ kind: 'registry', key: 'HKLM\\SOFTWARE\\Policies\\Backhaul' });
     expect(policyLocation(host('darwin'))).toEqual({ kind: 'managed-preferences', file: '/Library/Managed Preferences/com.backhaul.agent.plist' });
     expect(policyLocation(host('linux', { BACKHAUL_HOME: '/tmp/bh' }))).toEqual({ kind: 'yaml', file: '/tmp/bh/policy.yaml' });
@@ -50,6 +50,26 @@ describe('Linux: /etc/backhaul/policy.yaml (path injected)', () => {
     await mkdir(join(dir, 'dir.yaml'));
     expect(await readPolicy({ kind: 'yaml', file: join(dir, 'dir.yaml') }, runner)).toMatchObject({ state: 'invalid', errors: [{ message: expect.stringContaining('is a directory') as unknown }] });
     runner.assertDone();
+  });
+});
+
+describe('Linux: the system policy file must be the administrator\'s', () => {
+  it('is refused when users could write it, accepted when only root can', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'backhaul-policy-'));
+    const file = join(dir, 'policy.yaml');
+    await writeFile(file, 'requireCertificateAuth: true\n');
+    const runner = new ReplayingCommandRunner([]);
+    await chmod(file, 0o666);
+    expect(await readPolicy({ kind: 'yaml', file, adminOnly: true }, runner)).toMatchObject({ state: 'invalid', errors: [{ message: expect.stringContaining(`must be owned by root and writable only by root`) as unknown }] });
+    await chmod(file, 0o644);
+    if (process.getuid?.() === 0) {
+      await chown(file, 0, 0);
+      expect((await readPolicy({ kind: 'yaml', file, adminOnly: true }, runner)).state).toBe('valid');
+      await chown(file, 1000, 1000);
+    }
+    expect((await readPolicy({ kind: 'yaml', file, adminOnly: true }, runner)).state).toBe('invalid');
+    // Under BACKHAUL_HOME (tests, development) the file is the user's own.
+    expect((await readPolicy({ kind: 'yaml', file }, runner)).state).toBe('valid');
   });
 });
 

@@ -17,7 +17,8 @@ import { POLICY_REGISTRY_KEY, readRegistryPolicy } from './registry.js';
 
 /** Where the policy lives. */
 export type PolicyLocation =
-  | { readonly kind: 'yaml'; readonly file: string }
+  /** `adminOnly`: the file must be owned by root and writable by nobody else (the OS location). */
+  | { readonly kind: 'yaml'; readonly file: string; readonly adminOnly?: boolean }
   | { readonly kind: 'registry'; readonly key: string }
   | { readonly kind: 'managed-preferences'; readonly file: string };
 
@@ -41,7 +42,7 @@ export function policyLocation(host: HostDescription): PolicyLocation {
     case 'darwin':
       return { kind: 'managed-preferences', file: MANAGED_PREFERENCES_FILE };
     default:
-      return { kind: 'yaml', file: LINUX_POLICY_FILE };
+      return { kind: 'yaml', file: LINUX_POLICY_FILE, adminOnly: true };
   }
 }
 
@@ -63,7 +64,7 @@ export async function readPolicy(location: PolicyLocation, runner: CommandRunner
   try {
     switch (location.kind) {
       case 'yaml':
-        return await readYamlPolicy(location.file);
+        return await readYamlPolicy(location.file, location.adminOnly === true);
       case 'registry': {
         const read = await readRegistryPolicy(runner);
         if (read.state === 'absent') return { state: 'absent', source };
@@ -90,9 +91,13 @@ function fromData(data: unknown, source: string): PolicyRead {
 }
 
 /** The YAML policy file: parsed as strictly as a config file, positions on every problem. */
-export async function readYamlPolicy(file: string): Promise<PolicyRead> {
-  const missing = await stat(file).then(() => false, (error: unknown) => typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT');
-  if (missing) return { state: 'absent', source: file };
+export async function readYamlPolicy(file: string, adminOnly = false): Promise<PolicyRead> {
+  const info = await stat(file).catch((error: unknown) => (typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT' ? 'missing' : undefined));
+  if (info === 'missing') return { state: 'absent', source: file };
+  // A policy users can write is no policy: they could lift every lock. Refused, so the last good one holds.
+  if (adminOnly && info !== undefined && (info.uid !== 0 || (info.mode & 0o022) !== 0)) {
+    return { state: 'invalid', source: file, errors: [{ path: '', source: file, message: `${file} must be owned by root and writable only by root (it is owned by uid ${info.uid}, mode ${(info.mode & 0o777).toString(8)}); run: chown root:root ${file} && chmod 644 ${file}` }] };
+  }
   const read = await readConfigFile(file);
   if (!read.ok) {
     return { state: 'invalid', source: file, errors: [{ ...read.issue, message: read.issue.message.replace('config file', 'policy file'), source: file }] };
