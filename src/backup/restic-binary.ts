@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandError, type CommandRunner } from '../os/command.js';
+import { checkBundledRestic } from './bundled-restic.js';
 
 /** A restic release number. */
 export interface ResticVersion {
@@ -194,8 +195,14 @@ export async function locateRestic(options: LocateResticOptions, runner: Command
   const candidates = resticCandidates(options);
   const configured = options.configuredPath !== undefined && options.configuredPath !== '';
   let firstRejection: ResticBinaryError | undefined;
+  const bundled = configured ? undefined : candidates[0];
   for (const file of candidates) {
     if (!(await isExecutableFile(file, options.platform))) continue;
+    if (file === bundled) {
+      // A bundled binary that fails its pin is never run, and never silently replaced by PATH's.
+      const pinned = await checkBundledRestic(file, options.resourcesDir, `${options.platform}-${options.arch}`);
+      if (!pinned.ok) throw new ResticBinaryError(pinned.problem, pinned.fix, { path: file });
+    }
     const result = await probe(file, runner, options);
     if (result.ok) return result.binary;
     firstRejection ??= result.error;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -86,6 +87,9 @@ describe('locateRestic', () => {
     pathB = path.join(dir, 'b');
     await mkdir(pathA);
     await mkdir(pathB);
+    // The bundled binary is pinned (src/backup/bundled-restic.ts): pin the fake's content.
+    await mkdir(resourcesDir, { recursive: true });
+    await writeFile(path.join(resourcesDir, 'restic.json'), JSON.stringify({ version: '0.18.0', binaries: { 'linux-x64': { sha256: createHash('sha256').update('#!/bin/sh\n').digest('hex') } } }));
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
