@@ -411,6 +411,8 @@ export const SettingsSchema = z.strictObject({
       error: (issue) => `must be auto, keychain or file, got ${showValue(issue.input)}`,
     })
     .exactOptional(),
+  /** The rotation policy: `backhaul doctor` flags secrets and certificates older than this (by file mtime). */
+  credentialMaxAgeDays: intRange(1, 3650).exactOptional(),
 });
 
 /** Top-level collections may be written as an empty key (`jobs:` with everything commented out). */

@@ -233,7 +233,7 @@ describe('secret references', () => {
 describe('validKeysAt', () => {
   it('lists the keys valid at each level', () => {
     expect(validKeysAt([], {})).toEqual(['version', 'settings', 'jobs', 'profiles']);
-    expect(validKeysAt(['settings'], {})).toEqual(['resticPath', 'rsyncPath', 'secretStore']);
+    expect(validKeysAt(['settings'], {})).toEqual(['resticPath', 'rsyncPath', 'secretStore', 'credentialMaxAgeDays']);
     expect(validKeysAt(['jobs', 'x', 'ssh'], {})).toEqual(['host', 'port', 'user', 'identity', 'knownHosts']);
     expect(validKeysAt(['jobs', 'x', 'timeouts'], {})).toEqual(['ioSeconds', 'connectSeconds']);
     expect(validKeysAt(['jobs', 'x'], {})).toContain('streams');

@@ -71,7 +71,7 @@ export interface DoctorPorts {
   readonly canRead: (path: string) => Promise<{ readonly ok: true } | { readonly ok: false; readonly code: string }>;
   /** The file's modification time (credential age). */
   readonly modifiedAt: (path: string) => Promise<Date>;
-  /** Credentials older than this many days are flagged (the rotation policy); undefined: not checked. */
+  /** Credentials older than this many days are flagged; overrides settings.credentialMaxAgeDays; neither: not checked. */
   readonly credentialMaxAgeDays?: number | undefined;
   /** What the host offers for tunnels (default: probed through the runner). */
   readonly hostProbe?: TunnelPlanContext['probe'];

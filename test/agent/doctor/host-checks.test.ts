@@ -127,6 +127,8 @@ describe('host.credential-age', () => {
     expect(result.evidence).toBe('older than 365 days: jobs.offsite.password: 400 days; within: profiles.lab.auth.certificate: 10 days, profiles.lab.auth.key: 10 days; not checked: profiles.lab.auth.password (keychain)');
     expect(result.fix).toMatch(/^Rotate these/);
     expect((await hostCheck(credentialAgeCheck, { now: () => now, modifiedAt, credentialMaxAgeDays: 500 })).status).toBe('pass');
+    const fromConfig = config({ settings: { credentialMaxAgeDays: 365 }, jobs: { offsite: labJob }, profiles: { lab: labProfile } });
+    expect((await hostCheck(credentialAgeCheck, { now: () => now, modifiedAt }, fromConfig)).status).toBe('warn');
   });
 });
 

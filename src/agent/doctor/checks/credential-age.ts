@@ -1,6 +1,6 @@
 /**
  * host.credential-age: secrets and certificates older than the rotation policy
- * (`--max-credential-age DAYS`). The age of a file: reference or a certificate is its modification
+ * (`settings.credentialMaxAgeDays`, or `--max-credential-age DAYS` for one run). The age of a file: reference or a certificate is its modification
  * time — when it was last written, i.e. rotated. Keychain entries carry no date Backhaul can read
  * the same way on every OS, so they are listed as not checked.
  */
@@ -40,8 +40,8 @@ export const credentialAgeCheck: DoctorCheck = {
   group: 'host',
   scope: 'host',
   async run(ctx) {
-    const maxDays = ctx.credentialMaxAgeDays;
-    if (maxDays === undefined) return { status: 'skip', evidence: 'no rotation policy given (--max-credential-age DAYS)' };
+    const maxDays = ctx.credentialMaxAgeDays ?? ctx.config.settings.credentialMaxAgeDays;
+    if (maxDays === undefined) return { status: 'skip', evidence: 'no rotation policy set (settings.credentialMaxAgeDays, or --max-credential-age DAYS)' };
     const credentials = configCredentials(ctx);
     if (credentials.length === 0) return { status: 'skip', evidence: 'the config names no credentials' };
     const old: string[] = [];
