@@ -96,14 +96,13 @@ function probe(target: IkeProbeTarget, signal: AbortSignal, attemptsMs: readonly
 }
 
 /**
- * Compares the gateway's NAT_DETECTION hashes with what we see (RFC 7296 §2.23). Gateways differ
- * in the responder SPI they hash into the response: their own (§2.23: "the SPIs … of the message
- * being sent"), or zero as in the request — the host lab's strongSwan matched only the latter. Both
- * are accepted; a NAT changes the address, so neither matches then.
+ * Compares the gateway's NAT_DETECTION hashes with what we see (RFC 7296 §2.23: SHA-1 over both
+ * SPIs of the response, the address and the port). A gateway may also send a deliberately wrong
+ * source hash to force UDP encapsulation (strongSwan with encap=yes or userspace ESP: measured in
+ * the host lab), so `natRemote` means "the gateway says so", not necessarily a NAT.
  */
 function natFlags(response: IkeSaInitResponse, spiI: Buffer, local: { address: string; port: number }, target: IkeProbeTarget): { natLocal?: boolean; natRemote?: boolean } {
-  const matches = (data: Buffer, address: string, port: number): boolean =>
-    [response.spiR, Buffer.alloc(8)].some((spiR) => data.equals(natDetectionHash(spiI, spiR, address, port)));
+  const matches = (data: Buffer, address: string, port: number): boolean => data.equals(natDetectionHash(spiI, response.spiR, address, port));
   const destination = response.notifies.find((n) => n.type === NOTIFY.natDetectionDestinationIp);
   const sources = response.notifies.filter((n) => n.type === NOTIFY.natDetectionSourceIp);
   const flags: { natLocal?: boolean; natRemote?: boolean } = {};

@@ -23,7 +23,7 @@ export const natTraversalCheck: DoctorCheck = {
     if (answer.natLocal === undefined) {
       return { status: 'skip', evidence: `${gateway}'s answer carried no NAT_DETECTION notifies (it refused the proposal before computing them); NAT unknown` };
     }
-    const behind = [answer.natLocal ? `this machine (${answer.local.address}) is behind a NAT` : '', answer.natRemote === true ? 'the gateway is behind a NAT' : ''].filter((s) => s !== '');
+    const behind = [answer.natLocal ? `this machine (${answer.local.address}) is behind a NAT` : '', answer.natRemote === true ? 'the gateway reports its own address as translated (a NAT in front of it, or a gateway forcing UDP encapsulation, as strongSwan does with encap=yes or userspace ESP)' : ''].filter((s) => s !== '');
     if (behind.length === 0) return { status: 'pass', evidence: `no NAT between ${answer.local.address} and ${address} (the gateway's NAT_DETECTION hashes match); NAT-T not needed` };
     const found = `NAT detected: ${behind.join('; ')}`;
     const on4500 = await ikeAnswer(ctx, address, 4500);
