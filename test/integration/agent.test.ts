@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../src/api/types.js';
 import { main } from '../../src/cli/main.js';
-import { parseJournal } from '../../src/agent/session/journal.js';
+import { readUnfinishedSessions } from '../../src/agent/session/journal.js';
 import { startAgent, writeJobConfig, type AgentUnderTest } from '../helpers/agent-process.js';
 import { captureIo } from '../helpers/cli-io.js';
 import { secretForms } from '../helpers/secret-forms.js';
@@ -196,8 +196,10 @@ describe('the agent', () => {
 
     const journals = await readdir(join(home, 'state', 'journal'));
     expect(journals).toHaveLength(1);
-    const entries = parseJournal(await readFile(join(home, 'state', 'journal', journals[0] ?? ''), 'utf8'));
-    const effects = entries.flatMap((e) => (e.kind === 'effect' ? [e] : []));
+    // What recovery will act on: the effects not marked undone (a keep-awake command that could not
+    // hold the machine — no logind here — exited and was marked undone; restic is the process left).
+    const [unfinished] = await readUnfinishedSessions(join(home, 'state'));
+    const effects = unfinished?.pendingEffects ?? [];
     const pid = effects.flatMap((e) => (e.effect === 'process' ? [e.pid] : []))[0] ?? 0;
     const scratchDir = effects.flatMap((e) => (e.effect === 'scratch-dir' ? [e.path] : []))[0] ?? '';
     // The orphaned restic is still uploading and its password file is still there.
