@@ -39,9 +39,9 @@ package_case() {
   head -c 300000 /dev/urandom > /srv/deb-case-data/blob.bin
   rclone serve restic --addr 127.0.0.1:8010 /var/tmp/deb-case-repo > "$OUT/deb-case-rclone.log" 2>&1 &
   local rest=$!
-  RESTIC_PASSWORD=pkg-case-password restic --no-cache -r rest:http://127.0.0.1:8010/ init >/dev/null 2>&1 || sleep 2
-  RESTIC_PASSWORD=pkg-case-password restic --no-cache -r rest:http://127.0.0.1:8010/ cat config >/dev/null 2>&1 \
-    || RESTIC_PASSWORD=pkg-case-password restic --no-cache -r rest:http://127.0.0.1:8010/ init >/dev/null 2>&1
+  # rclone takes seconds to listen under emulation (run 2 raced it: "no restic repository"): wait.
+  local i; for i in $(seq 1 120); do timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8010' 2>/dev/null && break; sleep 0.5; done
+  check "$case: the test repository is initialised" sh -c 'RESTIC_PASSWORD=pkg-case-password restic --no-cache -r rest:http://127.0.0.1:8010/ init'
 
   local t0; t0=$(date +%s%N)
   if dpkg -i "$deb" > "$OUT/deb-install.log" 2>&1; then ok "$case: dpkg -i $(basename "$deb")"; else bad "$case: dpkg -i failed: $(tail -3 "$OUT/deb-install.log")"; fi
