@@ -69,6 +69,8 @@ export interface SwanHostLab {
   blockGateway(blocked: boolean, gateway?: string): Promise<void>;
   /** Drops ESP (in UDP 4500, and plain) both ways at the NAT while IKE still passes; `false` lifts it. */
   blockEsp(blocked: boolean): Promise<void>;
+  /** Drops every UDP datagram to or from `port` (e.g. 4500: IKE and ESP after NAT-T) at the NAT; `false` lifts it. */
+  blockUdpPort(port: number, blocked: boolean): Promise<void>;
   /** The gateway deletes every IKE SA it holds (a gateway restart, an admin's terminate). */
   terminateServerSas(): Promise<void>;
   /**
@@ -178,6 +180,17 @@ pools { rw { addrs = 10.88.5.0/24 } }
 
     // ESP-in-UDP carries a non-zero SPI where IKE on 4500 has its four zero bytes (RFC 3948).
     blockEsp: (blocked) => natRules(`${tag}esp`, blocked ? '  udp dport 4500 @th,64,32 != 0 drop\n  udp sport 4500 @th,64,32 != 0 drop\n  ip protocol esp drop' : undefined),
+
+    // Rules as nft arguments, not a ruleset on stdin: one `nft -f -` here once hung for a minute in the doctor test.
+    async blockUdpPort(port, blocked) {
+      const table = `${tag}udp${port}`;
+      await sh(`ip netns exec ${ns.nat} nft delete table ip ${table} 2>/dev/null || true`);
+      if (!blocked) return;
+      await sh(`ip netns exec ${ns.nat} nft add table ip ${table}
+        ip netns exec ${ns.nat} nft add chain ip ${table} forward '{ type filter hook forward priority filter; }'
+        ip netns exec ${ns.nat} nft add rule ip ${table} forward udp dport ${port} drop
+        ip netns exec ${ns.nat} nft add rule ip ${table} forward udp sport ${port} drop`);
+    },
 
     async terminateServerSas() {
       const srv = join(dir, 'server');
