@@ -13,7 +13,8 @@ import { AgentClient, AgentUnreachableError } from '../api/client.js';
 import { socketTransport } from '../api/node-transport.js';
 import type { StatusResponse } from '../api/types.js';
 import { createCommandRunner } from '../os/command.js';
-import { currentHost, resolvePaths } from '../os/paths.js';
+import { currentHost } from '../os/paths.js';
+import { preferredAgentSocket } from '../os/service/agent-socket.js';
 import { EtaEstimator } from '../renderer/model/eta.js';
 import { registerApiBridge } from './api-bridge.js';
 import { IpcRouter, trustedSender } from './ipc-main.js';
@@ -40,8 +41,8 @@ if (!app.requestSingleInstanceLock()) {
 }
 
 async function start(): Promise<void> {
-  const paths = resolvePaths(currentHost('user'));
-  const socket = process.platform === 'win32' ? '\\\\.\\pipe\\backhaul' : join(paths.runtimeDir, 'agent.sock');
+  // The system service's socket when Backhaul runs as a service (the fleet install), else the user's agent.
+  const socket = preferredAgentSocket(currentHost('user'));
   const transport = socketTransport(socket);
   const client = new AgentClient(transport);
   const windows = new Set<BrowserWindow>();
