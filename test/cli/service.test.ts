@@ -21,7 +21,7 @@ function harness(status: ServiceStatus, isAdmin: boolean | undefined = true) {
   };
   let out = '';
   let err = '';
-  const io = { out: { write: (s: string) => { out += s; } }, err: { write: (s: string) => { err += s; } } };
+  const io = { out: { write: (s: string) => { out += s; }, isTTY: false, columns: 80 }, err: { write: (s: string) => { err += s; }, isTTY: false, columns: 80 } };
   const deps: ServiceCommandDeps = { manager, isAdmin, self: ['/usr/bin/node', '/usr/lib/backhaul/dist/cli/bin.js'] };
   return { calls, installed, io, deps, out: () => out, err: () => err };
 }
