@@ -3,9 +3,9 @@
  * profile is a full tunnel) — otherwise its traffic goes around the tunnel, or nowhere.
  */
 import { isIP } from 'node:net';
-import { repositoryEndpoint } from '../../../backup/repository.js';
 import type { DoctorCheck } from '../types.js';
 import { gatewayAddresses } from './gateway-dns.js';
+import { jobHost } from './job-host.js';
 
 function ipv4ToNumber(address: string): number {
   return address.split('.').reduce((sum, part) => sum * 256 + Number(part), 0);
@@ -29,8 +29,7 @@ export const splitRoutesCheck: DoctorCheck = {
     const profile = ctx.target.profile;
     const name = ctx.target.profileName ?? '';
     if (profile === undefined) return { status: 'skip', evidence: 'the job uses no VPN profile' };
-    const job = ctx.target.job;
-    const host = job?.engine === 'rsync' ? job.ssh?.host : (() => { const e = repositoryEndpoint(job?.repository ?? ''); return e.kind === 'tcp' ? e.host : undefined; })();
+    const host = jobHost(ctx.target.job);
     if (host === undefined) return { status: 'skip', evidence: 'the repository has no network host' };
     if (profile.fullTunnel) return { status: 'pass', evidence: `profiles.${name}.fullTunnel: everything, ${host} included, goes through the tunnel` };
     const { addresses, error } = await gatewayAddresses(ctx, host);

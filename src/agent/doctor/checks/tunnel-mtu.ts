@@ -4,10 +4,10 @@
  * A path that carries less than the tunnel's MTU silently drops big TCP segments: the classic
  * "connects, then hangs" backup.
  */
-import { repositoryEndpoint } from '../../../backup/repository.js';
 import { computeTunnelMtu, probePathMtu } from '../../../connect/mtu.js';
 import { defaultProposals } from '../../../connect/cipher-policy.js';
 import type { DoctorCheck, DoctorContext } from '../types.js';
+import { jobHost } from './job-host.js';
 
 /** The interface's MTU from /sys/class/net, or undefined when it can't be read. */
 async function sysfsMtu(ctx: DoctorContext, interfaceName: string): Promise<number | undefined> {
@@ -29,10 +29,8 @@ export const tunnelMtuCheck: DoctorCheck = {
     const profile = ctx.target.profile;
     const name = ctx.target.profileName ?? '';
     if (profile === undefined) return { status: 'skip', evidence: 'the job uses no VPN profile' };
-    const endpoint = ctx.target.job?.engine === 'rsync' && ctx.target.job.ssh !== undefined
-      ? { kind: 'tcp' as const, host: ctx.target.job.ssh.host }
-      : repositoryEndpoint(ctx.target.job?.repository ?? '');
-    if (endpoint.kind !== 'tcp') return { status: 'skip', evidence: 'the repository has no network host to probe' };
+    const host = jobHost(ctx.target.job);
+    if (host === undefined) return { status: 'skip', evidence: 'the repository has no network host to probe' };
     if (ctx.platform !== 'linux') return { status: 'skip', evidence: 'the DF probe (ping -M do) runs on Linux only; macOS and Windows set the MTU their client negotiates' };
     const tunnel = await ctx.tunnel();
     if (!tunnel.ok) return { status: 'skip', evidence: 'the tunnel is not up (see network.tunnel)' };
@@ -41,19 +39,19 @@ export const tunnelMtuCheck: DoctorCheck = {
     const interfaceMtu = tunnel.status.mtu ?? (tunnel.status.interfaceName === undefined ? undefined : await sysfsMtu(ctx, tunnel.status.interfaceName));
     const inForce = profile.mtu ?? interfaceMtu ?? computed;
     const source = profile.mtu !== undefined ? `profiles.${name}.mtu` : interfaceMtu !== undefined ? 'the tunnel interface' : 'computed from the encapsulation';
-    const outcome = await probePathMtu({ runner: ctx.runner, target: endpoint.host, mtu: inForce, signal: ctx.signal });
+    const outcome = await probePathMtu({ runner: ctx.runner, target: host, mtu: inForce, signal: ctx.signal });
     const mss = (mtu: number): number => mtu - 40;
     if (outcome.kind === 'inconclusive') {
-      return { status: 'warn', evidence: `MTU ${inForce} (${source}) not confirmed: ${outcome.reason}`, fix: `Allow ICMP echo to ${endpoint.host} through the tunnel so the MTU can be measured, or set profiles.${name}.mtu and mssClamp: true by hand.` };
+      return { status: 'warn', evidence: `MTU ${inForce} (${source}) not confirmed: ${outcome.reason}`, fix: `Allow ICMP echo to ${host} through the tunnel so the MTU can be measured, or set profiles.${name}.mtu and mssClamp: true by hand.` };
     }
     if (outcome.kind === 'smaller') {
       return {
         status: 'fail',
-        evidence: `only ${outcome.mtu} bytes cross the tunnel to ${endpoint.host} with don't-fragment set, but the MTU in force is ${outcome.tried} (${source}); larger packets are dropped on the path`,
+        evidence: `only ${outcome.mtu} bytes cross the tunnel to ${host} with don't-fragment set, but the MTU in force is ${outcome.tried} (${source}); larger packets are dropped on the path`,
         fix: `Set profiles.${name}.mtu: ${outcome.mtu} and profiles.${name}.mssClamp: true (TCP segments then stay at ${mss(outcome.mtu)} bytes). Something on the path to the gateway (PPPoE, a mobile link, a tunnel in a tunnel) carries less than 1500 bytes and drops fragments.`,
       };
     }
     const clamp = profile.mssClamp ? `MSS clamped to ${mss(inForce)}` : `mssClamp is off: fine while path MTU discovery works; set profiles.${name}.mssClamp: true if large transfers stall`;
-    return { status: 'pass', evidence: `${inForce} bytes (${source}; computed ${computed}) cross the tunnel to ${endpoint.host} with don't-fragment set; ${clamp}` };
+    return { status: 'pass', evidence: `${inForce} bytes (${source}; computed ${computed}) cross the tunnel to ${host} with don't-fragment set; ${clamp}` };
   },
 };
