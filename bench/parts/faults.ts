@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { labRestics } from '../../test/helpers/restic-lab.js';
-import { swanHostLab, swanHostLabAvailable } from '../../test/helpers/swan-host-lab.js';
+import { SWAN_HOST_LAB_NEEDS, swanHostLab, swanHostLabAvailable } from '../../test/helpers/swan-host-lab.js';
 import { DROP_KINDS, DROP_TABLE_HEADER, dropRow } from '../../test/faults/drop-run.js';
 import { leakCounterUp, writeFaultData } from '../../test/faults/fault-job.js';
 import { median, runSoakDrop, soakPlans, type SoakResult } from '../../test/faults/soak-run.js';
@@ -25,7 +25,7 @@ export const part: BenchPart = {
   async run(args): Promise<void> {
     const { values } = parseArgs({ args: [...args], options: { drops: { type: 'string', default: '20' }, seed: { type: 'string' } } });
     if (!swanHostLabAvailable) {
-      console.log('faults: skipped, the host fault lab needs root, strongSwan with kernel-libipsec, /dev/net/tun, restic, rclone, openssl and nft');
+      console.log(`faults: skipped, the host fault lab needs ${SWAN_HOST_LAB_NEEDS}`);
       return;
     }
     const drops = Number(values.drops);

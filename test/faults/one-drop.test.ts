@@ -11,13 +11,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
-import { LAB_REPO_HOST, sh, swanHostLab, swanHostLabAvailable, waitFor } from '../helpers/swan-host-lab.js';
+import { LAB_REPO_HOST, sh, swanHostLab, swanHostLabAvailable, swanHostLabSkipReason, waitFor } from '../helpers/swan-host-lab.js';
 import { charonPidFile, leakCounterUp, leakedPackets, prepareFaultJob, runJobOnce, type FaultJob } from './fault-job.js';
 
 const TAG = 'bh7';
 const lab = swanHostLab(TAG);
 const { ns } = lab;
-const skipReason = swanHostLabAvailable ? '' : ' (skipped: needs root, strongSwan with kernel-libipsec, /dev/net/tun, restic, rclone, openssl and nft)';
+const skipReason = swanHostLabSkipReason;
 
 let agent: AgentUnderTest | undefined;
 let job: FaultJob;

@@ -18,6 +18,12 @@ const TOOLS = ['/usr/lib/ipsec/charon', '/usr/sbin/swanctl', LIBIPSEC, '/dev/net
 /** Whether this host can run the lab (root and every tool). */
 export const swanHostLabAvailable = process.getuid?.() === 0 && TOOLS.every((path) => existsSync(path));
 
+/** What the lab needs, for skip messages. */
+export const SWAN_HOST_LAB_NEEDS = 'root, strongSwan with kernel-libipsec, /dev/net/tun, restic, rclone, openssl and nft';
+
+/** Appended to a suite's title: empty where the lab runs, the reason where it is skipped. */
+export const swanHostLabSkipReason = swanHostLabAvailable ? '' : ` (skipped: needs ${SWAN_HOST_LAB_NEEDS})`;
+
 /** The gateway's public address, as the client sees it (behind the NAT). */
 export const LAB_GATEWAY = '198.51.100.2';
 /** A second address of the same gateway, with its own IKE identity: the failover tests' "next gateway". */

@@ -14,12 +14,12 @@ import { DoctorReportSchema } from '../../../src/agent/doctor/report-schema.js';
 import type { CheckReport, DoctorReport } from '../../../src/agent/doctor/types.js';
 import { prepareLabHome, JOB, PROFILE } from '../../helpers/lab-job.js';
 import { RESTIC_018_PATH } from '../../helpers/restic-lab.js';
-import { labRunner, sh, swanHostLab, swanHostLabAvailable } from '../../helpers/swan-host-lab.js';
+import { labRunner, sh, swanHostLab, swanHostLabAvailable, swanHostLabSkipReason } from '../../helpers/swan-host-lab.js';
 import { existsSync } from 'node:fs';
 
 const TAG = 'bh20';
 const lab = swanHostLab(TAG);
-const skipReason = swanHostLabAvailable ? '' : ' (skipped: needs root, strongSwan with kernel-libipsec, /dev/net/tun, restic, rclone, openssl and nft)';
+const skipReason = swanHostLabSkipReason;
 const root = join(import.meta.dirname, '..', '..', '..');
 
 let home = '';

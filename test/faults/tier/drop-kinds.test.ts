@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentUnderTest } from '../../helpers/agent-process.js';
 import { labRestics } from '../../helpers/restic-lab.js';
-import { swanHostLab, swanHostLabAvailable } from '../../helpers/swan-host-lab.js';
+import { swanHostLab, swanHostLabAvailable, swanHostLabSkipReason } from '../../helpers/swan-host-lab.js';
 import { checkReadData, DROP_KINDS, restoreDiff, runWithDrop, type DropKind } from '../drop-run.js';
 import { leakCounterUp, prepareFaultJob, writeFaultData } from '../fault-job.js';
 import { startLabAgent, stopLabAgent } from '../lab-agent.js';
 
 const TAG = 'bh9';
 const lab = swanHostLab(TAG);
-const skipReason = swanHostLabAvailable ? '' : ' (skipped: needs root, strongSwan with kernel-libipsec, /dev/net/tun, restic, rclone, openssl and nft)';
+const skipReason = swanHostLabSkipReason;
 const restics = labRestics().filter((r) => r.skipReason === undefined);
 
 /** How each kind is noticed: a missing SA or charon is "down"; dropped ESP under an SA that is still installed only shows as a stall whose probe fails. */

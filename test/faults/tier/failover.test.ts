@@ -8,14 +8,14 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentUnderTest } from '../../helpers/agent-process.js';
-import { LAB_GATEWAY, LAB_GATEWAY_2, sh, swanHostLab, swanHostLabAvailable } from '../../helpers/swan-host-lab.js';
+import { LAB_GATEWAY, LAB_GATEWAY_2, sh, swanHostLab, swanHostLabAvailable, swanHostLabSkipReason } from '../../helpers/swan-host-lab.js';
 import { checkReadData, runWithDrop } from '../drop-run.js';
 import { JOB, leakCounterUp, prepareFaultJob, runJobOnce, writeFaultData } from '../fault-job.js';
 import { startLabAgent, stopLabAgent } from '../lab-agent.js';
 
 const TAG = 'bh10';
 const lab = swanHostLab(TAG);
-const skipReason = swanHostLabAvailable ? '' : ' (skipped: needs root, strongSwan with kernel-libipsec, /dev/net/tun, restic, rclone, openssl and nft)';
+const skipReason = swanHostLabSkipReason;
 
 let agent: AgentUnderTest | undefined;
 let data: { dir: string; bytes: number };

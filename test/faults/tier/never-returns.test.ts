@@ -10,13 +10,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type AgentUnderTest } from '../../helpers/agent-process.js';
-import { sh, swanHostLab, swanHostLabAvailable } from '../../helpers/swan-host-lab.js';
+import { sh, swanHostLab, swanHostLabAvailable, swanHostLabSkipReason } from '../../helpers/swan-host-lab.js';
 import { charonPidFile, JOB, leakCounterUp, leakedPackets, prepareFaultJob, runJobOnce, type FaultJob } from '../fault-job.js';
 
 const TAG = 'bh8';
 const lab = swanHostLab(TAG);
 const { ns } = lab;
-const skipReason = swanHostLabAvailable ? '' : ' (skipped: needs root, strongSwan with kernel-libipsec, /dev/net/tun, restic, rclone, openssl and nft)';
+const skipReason = swanHostLabSkipReason;
 
 let agent: AgentUnderTest | undefined;
 let job: FaultJob;

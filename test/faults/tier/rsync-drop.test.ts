@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../../src/api/types.js';
 import type { AgentUnderTest } from '../../helpers/agent-process.js';
 import { sshdSkipReason, startSshd, type SshServer } from '../../helpers/sshd-lab.js';
-import { LAB_REPO_HOST, sh, swanHostLab, swanHostLabAvailable } from '../../helpers/swan-host-lab.js';
+import { LAB_REPO_HOST, sh, SWAN_HOST_LAB_NEEDS, swanHostLab, swanHostLabAvailable } from '../../helpers/swan-host-lab.js';
 import { runWithDrop } from '../drop-run.js';
 import { leakCounterUp, prepareRsyncFaultJob, writeFaultData } from '../fault-job.js';
 import { startLabAgent, stopLabAgent } from '../lab-agent.js';
@@ -26,7 +26,7 @@ const TAG = 'bh13';
 const lab = swanHostLab(TAG);
 const sshdSkip = sshdSkipReason();
 const available = swanHostLabAvailable && sshdSkip === undefined;
-const skipReason = available ? '' : ` (skipped: ${sshdSkip ?? 'needs root, strongSwan with kernel-libipsec, /dev/net/tun, restic, rclone, openssl and nft'})`;
+const skipReason = available ? '' : ` (skipped: ${sshdSkip ?? `needs ${SWAN_HOST_LAB_NEEDS}`})`;
 /** rsync's --timeout in this test; the outage is longer, so every worker's connection dies. */
 const IO_TIMEOUT_SECONDS = 10;
 const OUTAGE_MS = 25_000;
