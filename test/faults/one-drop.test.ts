@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
 import { LAB_REPO_HOST, sh, swanHostLab, swanHostLabAvailable, swanHostLabSkipReason, waitFor } from '../helpers/swan-host-lab.js';
-import { charonPidFile, leakCounterUp, leakedPackets, prepareFaultJob, runJobOnce, type FaultJob } from './fault-job.js';
+import { charonPidFile, leakCounterUp, leakedPackets, prepareFaultJob, runJobOnce } from './fault-job.js';
 
 const TAG = 'bh7';
 const lab = swanHostLab(TAG);
@@ -20,12 +20,11 @@ const { ns } = lab;
 const skipReason = swanHostLabSkipReason;
 
 let agent: AgentUnderTest | undefined;
-let job: FaultJob;
+let attempt = 0;
 
 describe.skipIf(!swanHostLabAvailable)(`one tunnel drop during a real restic backup${skipReason}`, () => {
   beforeAll(async () => {
     await lab.start();
-    job = await prepareFaultJob(lab, 'onedrop');
     await leakCounterUp(lab, TAG);
   }, 120_000);
 
@@ -37,15 +36,17 @@ describe.skipIf(!swanHostLabAvailable)(`one tunnel drop during a real restic bac
     await lab.close();
   }, 60_000);
 
-  // One retry: in about 1 of 12 runs on a heavily loaded machine the status check saw the repaired
-  // tunnel down again ~16 s after the repair (issue 7 keeps this open: cause not found yet). A
-  // second attempt starts a fresh agent; the repository then already holds the data, which the
-  // checks below allow (nothing re-uploaded, restic check clean).
+  // One retry, with a fresh repository and agent: a repaired tunnel was sometimes seen down once more
+  // (docs/architecture.md, "Fault lab": most likely a status query charon did not answer, now
+  // confirmed by a probe before any repair). A retry into the same repository would upload nothing
+  // and never reach the drop point.
   it('stopping the client\'s charon mid-upload: reconnecting underneath restic, then done; the repository checks clean; nothing leaked', { retry: 1 }, async () => {
     if (agent !== undefined && agent.process.exitCode === null && agent.process.signalCode === null) {
       agent.process.kill('SIGTERM');
       await agent.exited;
     }
+    attempt += 1;
+    const job = await prepareFaultJob(lab, `onedrop-${attempt}`);
     agent = await startAgent(job.home, [], { wrapper: ['ip', 'netns', 'exec', ns.client] });
     const running = agent;
     let dropped = false;
