@@ -83,7 +83,7 @@ export interface JobSummary {
   /** The live session of this job, if any. */
   readonly sessionId?: string;
   readonly lastRun?: LastRun;
-  /** When the scheduler will start it next (schedules arrive with their own issue). */
+  /** When the scheduler will start it next (`src/agent/schedule/`); absent for a job without a schedule. */
   readonly nextRunAt?: string;
   /** Set by the scheduler when a scheduled run is late by more than its grace period. */
   readonly overdueSince?: string;
