@@ -74,11 +74,21 @@ export function createFileLogger(options: {
   });
   return {
     ...wrap(logger),
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         transport.once('finish', () => { resolve(); });
         logger.end();
-      }),
+      });
+      // winston's 'finish' says the transport took the last line, not that the file has it: the
+      // rotating file stream opens and writes asynchronously, and a log read right after close
+      // found no file (CI, once). Ending that stream and waiting for it does (a stream that has
+      // ended already calls back at once).
+      await new Promise<void>((resolve) => {
+        const stream = (transport as unknown as { logStream?: { end(callback: () => void): void } }).logStream;
+        if (stream === undefined) resolve();
+        else stream.end(() => { resolve(); });
+      });
+    },
   };
 }
 
