@@ -3,11 +3,12 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackupEngine } from '../backup/engine.js';
-import { repositoryEndpoint, type RepositoryEndpoint } from '../backup/repository.js';
+import type { RepositoryEndpoint } from '../backup/repository.js';
 import { locateRestic, ResticBinaryError } from '../backup/restic-binary.js';
 import { createResticEngine, type ResticEngine } from '../backup/restic.js';
 import { JobError } from './job-error.js';
-import { prepareRsyncEngine, sshEndpoint } from './rsync-plan.js';
+import { jobEndpoint } from './job-endpoint.js';
+import { prepareRsyncEngine } from './rsync-plan.js';
 import { planTunnel, type TunnelPlanContext } from './tunnel-plan.js';
 import type { Config, JobConfig } from '../config/schema.js';
 import type { CommandRunner } from '../os/command.js';
@@ -115,11 +116,6 @@ export async function jobPassword(ctx: RunContext, jobName: string, job: JobConf
 /** The engine a job runs with, found and version-checked. @throws JobError backup.engine-missing */
 export function prepareJobEngine(ctx: RunContext, jobName: string, job: JobConfig): Promise<BackupEngine> {
   return job.engine === 'rsync' ? prepareRsyncEngine(ctx, jobName, job) : prepareResticEngine(ctx);
-}
-
-/** Where a job's data goes on the network: restic's repository host, or an rsync job's SSH server. */
-export function jobEndpoint(jobName: string, job: JobConfig): RepositoryEndpoint {
-  return job.engine === 'rsync' ? sshEndpoint(jobName, job) : repositoryEndpoint(job.repository);
 }
 
 /** Proves the backup server answers before the engine hides the problem in its retries. */

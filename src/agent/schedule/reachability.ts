@@ -4,8 +4,8 @@
  * run talks to first resolves. An IP address or a local repository needs no DNS: always yes.
  */
 import { isIP } from 'node:net';
-import { repositoryEndpoint } from '../../backup/repository.js';
 import { DIRECT_PROFILE, type Config } from '../../config/schema.js';
+import { jobEndpoint } from '../job-endpoint.js';
 
 export type Lookup = (host: string) => Promise<unknown>;
 
@@ -28,7 +28,6 @@ export async function networkReady(config: Config, job: string, lookup: Lookup):
   const settings = config.jobs[job];
   if (settings === undefined) return true;
   if (settings.profile !== DIRECT_PROFILE) return gatewayResolves(config, job, lookup);
-  if (settings.ssh !== undefined) return resolves(settings.ssh.host, lookup);
-  const endpoint = repositoryEndpoint(settings.repository);
+  const endpoint = jobEndpoint(job, settings);
   return endpoint.kind === 'tcp' ? resolves(endpoint.host, lookup) : true;
 }

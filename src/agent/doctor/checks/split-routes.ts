@@ -29,7 +29,7 @@ export const splitRoutesCheck: DoctorCheck = {
     const profile = ctx.target.profile;
     const name = ctx.target.profileName ?? '';
     if (profile === undefined) return { status: 'skip', evidence: 'the job uses no VPN profile' };
-    const host = jobHost(ctx.target.job);
+    const host = jobHost(ctx.target.jobName, ctx.target.job);
     if (host === undefined) return { status: 'skip', evidence: 'the repository has no network host' };
     if (profile.fullTunnel) return { status: 'pass', evidence: `profiles.${name}.fullTunnel: everything, ${host} included, goes through the tunnel` };
     const { addresses, error } = await gatewayAddresses(ctx, host);

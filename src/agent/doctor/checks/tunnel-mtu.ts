@@ -29,7 +29,7 @@ export const tunnelMtuCheck: DoctorCheck = {
     const profile = ctx.target.profile;
     const name = ctx.target.profileName ?? '';
     if (profile === undefined) return { status: 'skip', evidence: 'the job uses no VPN profile' };
-    const host = jobHost(ctx.target.job);
+    const host = jobHost(ctx.target.jobName, ctx.target.job);
     if (host === undefined) return { status: 'skip', evidence: 'the repository has no network host to probe' };
     if (ctx.platform !== 'linux') return { status: 'skip', evidence: 'the DF probe (ping -M do) runs on Linux only; macOS and Windows set the MTU their client negotiates' };
     const tunnel = await ctx.tunnel();
