@@ -97,7 +97,11 @@ export function swanHostLab(tag: string): SwanHostLab {
     await sh(`ip netns exec ${ns.nat} nft delete table ip ${table} 2>/dev/null || true`);
     if (rules === undefined) return;
     const text = `table ip ${table} {\n chain forward {\n  type filter hook forward priority filter;\n${rules}\n }\n}\n`;
-    await sh(`ip netns exec ${ns.nat} nft -f -`, { stdin: text });
+    // From a file, not stdin: one `nft -f -` in the NAT namespace once hung for 60 s (not
+    // reproduced), and every NAT rule of the lab goes through here.
+    const file = join(dir, `nft-${table}.conf`);
+    writeFileSync(file, text);
+    await sh(`ip netns exec ${ns.nat} nft -f ${file}`);
   };
 
   return {
@@ -188,15 +192,7 @@ pools { rw { addrs = 10.88.5.0/24 } }
     blockEsp: (blocked) => natRules(`${tag}esp`, blocked ? '  udp dport 4500 @th,64,32 != 0 drop\n  udp sport 4500 @th,64,32 != 0 drop\n  ip protocol esp drop' : undefined),
 
     // Rules as nft arguments, not a ruleset on stdin: one `nft -f -` here once hung for a minute in the doctor test.
-    async blockUdpPort(port, blocked) {
-      const table = `${tag}udp${port}`;
-      await sh(`ip netns exec ${ns.nat} nft delete table ip ${table} 2>/dev/null || true`);
-      if (!blocked) return;
-      await sh(`ip netns exec ${ns.nat} nft add table ip ${table}
-        ip netns exec ${ns.nat} nft add chain ip ${table} forward '{ type filter hook forward priority filter; }'
-        ip netns exec ${ns.nat} nft add rule ip ${table} forward udp dport ${port} drop
-        ip netns exec ${ns.nat} nft add rule ip ${table} forward udp sport ${port} drop`);
-    },
+    blockUdpPort: (port, blocked) => natRules(`${tag}udp${port}`, blocked ? `  udp dport ${port} drop\n  udp sport ${port} drop` : undefined),
 
     async terminateServerSas() {
       const srv = join(dir, 'server');
