@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
+import { startAgent, stopAgent, type AgentUnderTest } from '../helpers/agent-process.js';
 import { captureIo } from '../helpers/cli-io.js';
 
 let agent: AgentUnderTest;
@@ -44,10 +44,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (agent.process.exitCode === null) {
-    agent.process.kill('SIGTERM');
-    await agent.exited;
-  }
+  await stopAgent(agent);
 });
 
 async function noSessions(): Promise<void> {

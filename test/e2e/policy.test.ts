@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentApiError } from '../../src/api/client.js';
 import { main } from '../../src/cli/main.js';
-import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
+import { startAgent, stopAgent, type AgentUnderTest } from '../helpers/agent-process.js';
 import { artifactsDir, chromiumSkipReason, ensureRendererBuilt, launchChromium, type Browser } from '../helpers/chromium.js';
 import { captureIo } from '../helpers/cli-io.js';
 
@@ -44,10 +44,7 @@ async function start(dir: string, args: readonly string[] = []): Promise<AgentUn
 }
 
 async function stop(agent: AgentUnderTest): Promise<void> {
-  if (agent.process.exitCode === null) {
-    agent.process.kill('SIGTERM');
-    await agent.exited;
-  }
+  await stopAgent(agent);
   agents = agents.filter((a) => a !== agent);
 }
 

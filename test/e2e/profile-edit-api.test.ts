@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentApiError } from '../../src/api/client.js';
 import { main } from '../../src/cli/main.js';
 import { captureIo } from '../helpers/cli-io.js';
-import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
+import { startAgent, stopAgent, type AgentUnderTest } from '../helpers/agent-process.js';
 
 let agent: AgentUnderTest;
 let home: string;
@@ -45,10 +45,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (agent.process.exitCode === null) {
-    agent.process.kill('SIGTERM');
-    await agent.exited;
-  }
+  await stopAgent(agent);
 });
 
 async function refusal(promise: Promise<unknown>): Promise<AgentApiError> {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { startAgent, writeJobConfig, type AgentUnderTest } from '../helpers/agent-process.js';
+import { startAgent, stopAgent, writeJobConfig, type AgentUnderTest } from '../helpers/agent-process.js';
 import { captureIo } from '../helpers/cli-io.js';
 
 let agent: AgentUnderTest;
@@ -33,10 +33,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (agent.process.exitCode === null) {
-    agent.process.kill('SIGTERM');
-    await agent.exited;
-  }
+  await stopAgent(agent);
 });
 
 describe('UI routes on the real agent', () => {

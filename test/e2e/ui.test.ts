@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
+import { startAgent, stopAgent, type AgentUnderTest } from '../helpers/agent-process.js';
 import { artifactsDir, chromiumSkipReason, ensureRendererBuilt, launchChromium, type Browser } from '../helpers/chromium.js';
 import { captureIo } from '../helpers/cli-io.js';
 import { secretForms } from '../helpers/secret-forms.js';
@@ -92,10 +92,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (agent !== undefined && agent.process.exitCode === null) {
-    agent.process.kill('SIGTERM');
-    await agent.exited;
-  }
+  await stopAgent(agent);
 });
 
 /** axe-core in the page (evaluated, so the page's CSP stays strict): serious and critical violations. */

@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, type AgentUnderTest } from '../helpers/agent-process.js';
+import { startAgent, stopAgent, type AgentUnderTest } from '../helpers/agent-process.js';
 import { LAB_REPO_HOST, sh, swanHostLab, swanHostLabAvailable, swanHostLabSkipReason, waitFor } from '../helpers/swan-host-lab.js';
 import { charonPidFile, leakCounterUp, leakedPackets, prepareFaultJob, runJobOnce } from './fault-job.js';
 
@@ -29,10 +29,7 @@ describe.skipIf(!swanHostLabAvailable)(`one tunnel drop during a real restic bac
   }, 120_000);
 
   afterAll(async () => {
-    if (agent !== undefined && agent.process.exitCode === null && agent.process.signalCode === null) {
-      agent.process.kill('SIGTERM');
-      await agent.exited;
-    }
+    await stopAgent(agent);
     await lab.close();
   }, 60_000);
 
@@ -41,10 +38,7 @@ describe.skipIf(!swanHostLabAvailable)(`one tunnel drop during a real restic bac
   // confirmed by a probe before any repair). A retry into the same repository would upload nothing
   // and never reach the drop point.
   it('stopping the client\'s charon mid-upload: reconnecting underneath restic, then done; the repository checks clean; nothing leaked', { retry: 1 }, async () => {
-    if (agent !== undefined && agent.process.exitCode === null && agent.process.signalCode === null) {
-      agent.process.kill('SIGTERM');
-      await agent.exited;
-    }
+    await stopAgent(agent);
     attempt += 1;
     const job = await prepareFaultJob(lab, `onedrop-${attempt}`);
     agent = await startAgent(job.home, [], { wrapper: ['ip', 'netns', 'exec', ns.client] });

@@ -7,11 +7,12 @@
 import { cpSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopAgent } from '../helpers/agent-process.js';
 import type { LabRestic } from '../helpers/restic-lab.js';
 import type { SwanHostLab } from '../helpers/swan-host-lab.js';
 import { checkReadData, DROP_KINDS, restoreDiff, runWithDrop, type DropPlan, type DropReport } from './drop-run.js';
 import { prepareFaultJob } from './fault-job.js';
-import { startLabAgent, stopLabAgent } from './lab-agent.js';
+import { startLabAgent } from './lab-agent.js';
 
 export interface SoakPlan extends DropPlan {
   readonly index: number;
@@ -61,7 +62,7 @@ export async function runSoakDrop(lab: SwanHostLab, plan: SoakPlan, data: { dir:
   try {
     report = await runWithDrop(lab, agent, job, plan, leakTag, 300_000);
   } finally {
-    await stopLabAgent(agent);
+    await stopAgent(agent);
   }
   // A repaired tunnel lost again is issue 7's open question: keep what could explain it.
   if ((report.record?.tunnelLosses?.length ?? 0) > 1) {

@@ -56,6 +56,13 @@ export async function startAgent(home: string, args: readonly string[] = [], opt
   };
 }
 
+/** SIGTERM and wait for the exit (the agent tears a running session down first); nothing when it is gone already. */
+export async function stopAgent(agent: AgentUnderTest | undefined): Promise<void> {
+  if (agent === undefined || agent.process.exitCode !== null || agent.process.signalCode !== null) return;
+  agent.process.kill('SIGTERM');
+  await agent.exited;
+}
+
 /**
  * Writes a config with one restic job backing up `data` to `repository`, password from a 0600 file;
  * with `profile`, the job goes through that VPN profile, given as the profile's settings.

@@ -8,16 +8,13 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { SessionRecord } from '../../src/api/types.js';
 import { main } from '../../src/cli/main.js';
-import { startAgent, writeJobConfig, type AgentUnderTest } from '../helpers/agent-process.js';
+import { startAgent, stopAgent, writeJobConfig, type AgentUnderTest } from '../helpers/agent-process.js';
 import { captureIo } from '../helpers/cli-io.js';
 
 const started: AgentUnderTest[] = [];
 afterEach(async () => {
   for (const agent of started.splice(0)) {
-    if (agent.process.exitCode === null && agent.process.signalCode === null) {
-      agent.process.kill('SIGTERM');
-      await agent.exited;
-    }
+    await stopAgent(agent);
   }
 });
 

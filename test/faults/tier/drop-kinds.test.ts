@@ -8,12 +8,12 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentUnderTest } from '../../helpers/agent-process.js';
+import { stopAgent, type AgentUnderTest } from '../../helpers/agent-process.js';
 import { labRestics } from '../../helpers/restic-lab.js';
 import { swanHostLab, swanHostLabAvailable, swanHostLabSkipReason } from '../../helpers/swan-host-lab.js';
 import { checkReadData, DROP_KINDS, restoreDiff, runWithDrop, type DropKind } from '../drop-run.js';
 import { leakCounterUp, prepareFaultJob, writeFaultData } from '../fault-job.js';
-import { startLabAgent, stopLabAgent } from '../lab-agent.js';
+import { startLabAgent } from '../lab-agent.js';
 
 const TAG = 'bh9';
 const lab = swanHostLab(TAG);
@@ -39,7 +39,7 @@ describe.skipIf(!swanHostLabAvailable)(`each kind of tunnel drop during a real r
   }, 120_000);
 
   afterAll(async () => {
-    await stopLabAgent(agent);
+    await stopAgent(agent);
     await lab.blockEsp(false).catch(() => undefined);
     await lab.close();
   }, 60_000);
@@ -49,7 +49,7 @@ describe.skipIf(!swanHostLabAvailable)(`each kind of tunnel drop during a real r
     // One retry, as in one-drop.test.ts: a repaired tunnel has rarely been seen down once more
     // (issue 7's open question); the retry uses a fresh repository and agent.
     it(`${kind} at 40 % of the upload (restic ${restic.label}): repaired underneath restic, done, --read-data clean, restored byte for byte, ≤ 5 % re-sent, nothing leaked`, { retry: 1, timeout: 300_000 }, async () => {
-      await stopLabAgent(agent);
+      await stopAgent(agent);
       attempt += 1;
       const job = await prepareFaultJob(lab, `${kind}-${attempt}`, {}, { resticPath: restic.path, data });
       agent = await startLabAgent(lab, job.home);

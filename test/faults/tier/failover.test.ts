@@ -7,11 +7,11 @@
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentUnderTest } from '../../helpers/agent-process.js';
+import { stopAgent, type AgentUnderTest } from '../../helpers/agent-process.js';
 import { LAB_GATEWAY, LAB_GATEWAY_2, sh, swanHostLab, swanHostLabAvailable, swanHostLabSkipReason } from '../../helpers/swan-host-lab.js';
 import { checkReadData, runWithDrop } from '../drop-run.js';
 import { JOB, leakCounterUp, prepareFaultJob, runJobOnce, writeFaultData } from '../fault-job.js';
-import { startLabAgent, stopLabAgent } from '../lab-agent.js';
+import { startLabAgent } from '../lab-agent.js';
 
 const TAG = 'bh10';
 const lab = swanHostLab(TAG);
@@ -39,7 +39,7 @@ describe.skipIf(!swanHostLabAvailable)(`gateway failover with two gateways${skip
   }, 120_000);
 
   afterEach(async () => {
-    await stopLabAgent(agent);
+    await stopAgent(agent);
     agent = undefined;
     for (const gateway of [LAB_GATEWAY, LAB_GATEWAY_2]) await lab.blockGateway(false, gateway);
   }, 60_000);

@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, type AgentUnderTest } from '../../helpers/agent-process.js';
+import { startAgent, stopAgent, type AgentUnderTest } from '../../helpers/agent-process.js';
 import { sh, swanHostLab, swanHostLabAvailable, swanHostLabSkipReason } from '../../helpers/swan-host-lab.js';
 import { charonPidFile, JOB, leakCounterUp, leakedPackets, prepareFaultJob, runJobOnce, type FaultJob } from '../fault-job.js';
 
@@ -31,10 +31,7 @@ describe.skipIf(!swanHostLabAvailable)(`a tunnel that never returns during a rea
   }, 120_000);
 
   afterAll(async () => {
-    if (agent !== undefined && agent.process.exitCode === null && agent.process.signalCode === null) {
-      agent.process.kill('SIGTERM');
-      await agent.exited;
-    }
+    await stopAgent(agent);
     await lab.blockGateway(false).catch(() => undefined);
     await lab.close();
   }, 60_000);

@@ -15,12 +15,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../../src/api/types.js';
-import type { AgentUnderTest } from '../../helpers/agent-process.js';
+import { stopAgent, type AgentUnderTest } from '../../helpers/agent-process.js';
 import { sshdSkipReason, startSshd, type SshServer } from '../../helpers/sshd-lab.js';
 import { LAB_REPO_HOST, sh, SWAN_HOST_LAB_NEEDS, swanHostLab, swanHostLabAvailable } from '../../helpers/swan-host-lab.js';
 import { runWithDrop } from '../drop-run.js';
 import { leakCounterUp, prepareRsyncFaultJob, writeFaultData } from '../fault-job.js';
-import { startLabAgent, stopLabAgent } from '../lab-agent.js';
+import { startLabAgent } from '../lab-agent.js';
 
 const TAG = 'bh13';
 const lab = swanHostLab(TAG);
@@ -42,7 +42,7 @@ describe.skipIf(!available)(`a tunnel drop under an rsync job with three workers
   }, 120_000);
 
   afterAll(async () => {
-    await stopLabAgent(agent);
+    await stopAgent(agent);
     await sshd?.stop();
     await lab.blockGateway(false).catch(() => undefined);
     await lab.close();
