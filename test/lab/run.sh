@@ -32,6 +32,9 @@ cp -r test/lab/guest "$BUNDLE/pkg/test/lab/"
 npm ls --omit=dev --all --parseable 2>/dev/null | tail -n +2 | while read -r dep; do
   rel=${dep#"$PWD"/}; mkdir -p "$BUNDLE/pkg/$(dirname "$rel")"; [ -e "$BUNDLE/pkg/$rel" ] || cp -r "$dep" "$BUNDLE/pkg/$rel"
 done
+# restic 0.18 for the doctor case (Debian 12's own is 0.14): the pinned copy setup-system.sh caches.
+R018=${BACKHAUL_TEST_RESTIC_018:-/var/tmp/backhaul-cache/restic-0.18.0/restic}
+[ -x "$R018" ] && cp "$R018" "$BUNDLE/pkg/restic-0.18.0"
 # The agent .deb for the deb-package case (test/lab/guest/package.sh), from the dist just built.
 BACKHAUL_DEB_NO_BUILD=1 bash scripts/build-deb.sh "$BUNDLE/pkg" >/dev/null || echo "lab: scripts/build-deb.sh failed (the deb-package case will fail)"
 tar -C "$BUNDLE/pkg" -czf "$BUNDLE/bundle.tgz" . && rm -rf "$BUNDLE/pkg"

@@ -160,6 +160,16 @@ describe('network.ike-500 / ike-4500', () => {
   it('only warns for an L2TP profile, whose IKEv1 gateway may ignore IKEv2', async () => {
     const l2tp = withProfile({ type: 'l2tp', espProposals: ['aes256-sha256-modp2048'], ikeProposals: ['aes256-sha256-modp2048'] });
     expect((await one(ike500Check, l2tp, { ikeProbe: probeBy({ 500: { kind: 'silent', waitedMs: 6000 } }) })).status).toBe('warn');
+    const bothSilent = await one(ike4500Check, l2tp, { ikeProbe: probeBy({ 500: { kind: 'silent', waitedMs: 6000 }, 4500: { kind: 'silent', waitedMs: 6000 } }) });
+    expect(bothSilent).toMatchObject({ status: 'warn', evidence: '198.51.100.2: no answer within 6 s (3 tries) (the probe speaks IKEv2; an IKEv1-only L2TP gateway may ignore it)' });
+  });
+
+  it('fails an L2TP profile\'s silent UDP 4500 when the same gateway answered IKEv2 on 500 (seen in the QEMU lab with 4500 blocked)', async () => {
+    const l2tp = withProfile({ type: 'l2tp', espProposals: ['aes256-sha256-modp2048'], ikeProposals: ['aes256-sha256-modp2048'] });
+    const result = await one(ike4500Check, l2tp, { ikeProbe: probeBy({ 500: answered(true), 4500: { kind: 'silent', waitedMs: 6000 } }) });
+    expect(result.status).toBe('fail');
+    expect(result.evidence).toBe('198.51.100.2: no answer within 6 s (3 tries) (the same gateway answers IKEv2 on UDP 500, so UDP 4500 is blocked on the way)');
+    expect(result.fix).toMatch(/Allow UDP 4500 outbound/);
   });
 });
 

@@ -170,6 +170,10 @@ failure_case weak-proposal l2tp linux-nm psk tunnel.weak-cipher \
 after=$(( $(ike_packets ike500) + $(ike_packets ike4500) ))
 if [ "$before" = "$after" ]; then ok "weak-proposal: not one IKE packet left the client ($before before and after)"; else bad "weak-proposal: IKE packets went out ($before -> $after)"; fi
 
+# ------------------------------------------------------------------------- backhaul doctor
+. "$HERE/doctor.sh"
+doctor_cases
+
 fi  # TIER != bench
 
 if [ "$TIER" = full ]; then

@@ -151,7 +151,8 @@ conn %default
   right=%any
   rightprotoport=17/%any
   ike=aes256-sha256-modp2048,aes128-sha256-modp2048,aes256-sha1-modp2048,aes128-sha1-modp1024,3des-sha1-modp1024
-  esp=aes256-sha256,aes128-sha256,aes256-sha1,aes128-sha1,3des-sha1
+  # modp2048: PFS for the profiles that ask for it (the doctor case)
+  esp=aes256-sha256-modp2048,aes256-sha256,aes128-sha256,aes256-sha1,aes128-sha1,3des-sha1
   ikelifetime=24h
   lifetime=24h
   rekey=no

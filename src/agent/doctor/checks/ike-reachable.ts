@@ -48,32 +48,44 @@ function portCheck(port: 500 | 4500): DoctorCheck {
       const profile = ctx.target.profile;
       const lines: string[] = [];
       let answered = 0;
-      let probed = 0;
+      const probed: string[] = [];
       for (const gateway of profile?.gateways ?? []) {
         const [address] = (await gatewayAddresses(ctx, gateway)).addresses;
         if (address === undefined) {
           lines.push(`${gateway}: not probed (does not resolve)`);
           continue;
         }
-        probed += 1;
+        probed.push(address);
         const result = await ikeAnswer(ctx, address, port);
         if (result.kind === 'answered') answered += 1;
         lines.push(`${gateway}${address === gateway ? '' : ` (${address})`}: ${describeAnswer(result)}`);
       }
       const evidence = lines.join('; ');
-      if (probed === 0) return { status: 'skip', evidence: `${evidence || 'no gateway'}: nothing to probe` };
+      if (probed.length === 0) return { status: 'skip', evidence: `${evidence || 'no gateway'}: nothing to probe` };
       const why = port === 4500
         ? 'UDP 4500 carries IKE and ESP once a NAT is detected (NAT-T); without it the tunnel fails after the first exchange.'
         : 'UDP 500 starts every IKE exchange.';
       const fix = `${why} Allow UDP ${port} outbound to the gateway on this network's firewall and on the gateway's; check the gateway's IKE daemon runs.`;
-      if (answered === probed) return { status: 'pass', evidence };
-      // IKEv1-only gateways (L2TP/IPsec) may ignore an IKEv2 packet: no answer is then no proof.
+      if (answered === probed.length) return { status: 'pass', evidence };
+      // IKEv1-only gateways (L2TP/IPsec) may ignore an IKEv2 packet: no answer is then no proof —
+      // unless the same gateway answered IKEv2 on UDP 500 (strongSwan, libreswan and most routers
+      // run both versions in one daemon): then the silence on 4500 is the port, not the protocol.
       if (answered === 0 && profile?.type === 'l2tp') {
-        return { status: 'warn', evidence: `${evidence} (the probe speaks IKEv2; an IKEv1-only L2TP gateway may ignore it)`, fix };
+        const speaksIkev2 = port === 4500 && (await answersOn500(ctx, probed));
+        if (!speaksIkev2) return { status: 'warn', evidence: `${evidence} (the probe speaks IKEv2; an IKEv1-only L2TP gateway may ignore it)`, fix };
+        return { status: 'fail', evidence: `${evidence} (the same gateway answers IKEv2 on UDP 500, so UDP 4500 is blocked on the way)`, fix };
       }
       return { status: answered === 0 ? 'fail' : 'warn', evidence, fix };
     },
   };
+}
+
+/** Whether any of these gateway addresses answered the IKEv2 probe on UDP 500 (the probe is shared with network.ike-500). */
+async function answersOn500(ctx: DoctorContext, addresses: readonly string[]): Promise<boolean> {
+  for (const address of addresses) {
+    if ((await ikeAnswer(ctx, address, 500)).kind === 'answered') return true;
+  }
+  return false;
 }
 
 export const ike500Check = portCheck(500);
