@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -45,6 +45,26 @@ describe('the installers (NSIS per-machine, pkg, deb/rpm, AppImage)', () => {
     const nsh = readFileSync(join(root, 'packaging', 'windows', 'installer.nsh'), 'utf8');
     expect(nsh).toMatch(/!macro customInstall[\s\S]*service install[\s\S]*HKLM "Software\\Microsoft\\Windows\\CurrentVersion\\Run"[\s\S]*!macroend/);
     expect(nsh).toMatch(/!macro customUnInstall[\s\S]*service uninstall[\s\S]*!macroend/);
+    // The agent command goes into the service host's XML; the host is found beside the app.
+    expect(nsh).not.toContain('--program');
+  });
+
+  it('the win target carries the service host that scripts/bundle-service-host.mjs stages, outside the asar', async () => {
+    const config = await getConfig(root, join(root, 'electron', 'electron-builder.yml'), null) as { win: { extraResources: { from: string; to: string }[] } };
+    expect(config.win.extraResources).toEqual([
+      { from: 'dist/service-host/backhaul-service.exe', to: 'bin/backhaul-service.exe' },
+      { from: 'dist/service-host/backhaul-service.exe.config', to: 'bin/backhaul-service.exe.config' },
+    ]);
+    expect(readFileSync(join(root, 'electron', 'electron-builder.yml'), 'utf8')).toContain('\n  - "!dist/service-host/**"\n'); // not into the asar too
+    const { stageServiceHost } = await import(join(root, 'scripts', 'bundle-service-host.mjs')) as { stageServiceHost: (o: { out: string }) => Promise<{ files: { file: string }[] }> };
+    const out = await mkdtemp(join(tmpdir(), 'backhaul-service-host-'));
+    try {
+      const staged = await stageServiceHost({ out });
+      expect(staged.files.map((f) => f.file)).toEqual(config.win.extraResources.map((r) => join(out, basename(r.from))));
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+    expect(readFileSync(join(root, 'package.json'), 'utf8')).toMatch(/"build": "[^"]*npm run build:service-host"/);
   });
 
   it('the pkg carries executable pre/postinstall scripts that install the LaunchDaemon and LaunchAgent', async () => {
