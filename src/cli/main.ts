@@ -131,8 +131,9 @@ export function buildProgram(io: { out: Output; err: Output }, setExit: (code: E
     .description('install, remove or show the agent as an OS service (systemd, launchd, Windows service); install/uninstall need root')
     .argument('<action>', 'install | uninstall | status')
     .option('--program <path>', 'what the service starts instead of this Node and CLI (e.g. /usr/bin/backhaul)')
+    .option('--service-host <path>', 'Windows: the WinSW 1.x executable to register (default: the app\'s resources\\bin\\backhaul-service.exe)')
     .option('--json', 'print the service status as JSON')
-    .action(act((action: string, options: { program?: string; json?: boolean }) => {
+    .action(act((action: string, options: { program?: string; serviceHost?: string; json?: boolean }) => {
       if (action !== 'install' && action !== 'uninstall' && action !== 'status') throw new CliError(`unknown service action "${action}"`, ExitCode.usage, 'Use one of: backhaul service install | uninstall | status');
       return serviceCommand(action, options, io);
     }));

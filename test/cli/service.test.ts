@@ -4,7 +4,7 @@
  * without root before anything changes.
  */
 import { describe, expect, it } from 'vitest';
-import { agentServiceCommand, serviceCommand, type ServiceCommandDeps } from '../../src/cli/commands/service.js';
+import { agentServiceCommand, serviceCommand, windowsServiceHost, type ServiceCommandDeps } from '../../src/cli/commands/service.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import type { ServiceCommand, ServiceManager, ServiceStatus } from '../../src/os/service/types.js';
 
@@ -33,6 +33,16 @@ describe('backhaul service', () => {
     expect(h.installed[0]?.argv).toEqual(['/usr/bin/node', '/usr/lib/backhaul/dist/cli/bin.js', '--system', 'agent']);
     expect(h.out()).toContain('Backhaul agent service: running, pid 77; starts at boot; active (running)');
     expect(agentServiceCommand({ program: '/usr/bin/backhaul' }, []).argv).toEqual(['/usr/bin/backhaul', '--system', 'agent']);
+  });
+
+  it('run from the app Electron, the service keeps Electron in Node mode; --program runs as given', async () => {
+    const h = harness(running);
+    const app = ['C:\\Program Files\\Backhaul\\Backhaul.exe', 'C:\\Program Files\\Backhaul\\resources\\app.asar\\dist\\cli\\bin.js'];
+    expect(await serviceCommand('install', {}, h.io, { ...h.deps, self: app, electron: true })).toBe(ExitCode.ok);
+    expect(h.installed[0]).toEqual({ argv: [...app, '--system', 'agent'], environment: { ELECTRON_RUN_AS_NODE: '1' } });
+    expect(agentServiceCommand({ program: 'C:\\b\\backhaul.exe' }, app, true)).toEqual({ argv: ['C:\\b\\backhaul.exe', '--system', 'agent'] });
+    // electron-builder's layout: Backhaul.exe in the install folder, extraResources under resources\.
+    expect(windowsServiceHost(app[0] ?? '')).toBe('C:\\Program Files\\Backhaul\\resources\\bin\\backhaul-service.exe');
   });
 
   it('install/uninstall without root: a usage error with the sudo command, nothing changed', async () => {

@@ -9,6 +9,8 @@ export interface ServiceHost {
   readonly platform: NodeJS.Platform;
   readonly runner: CommandRunner;
   readonly files?: ServiceFiles;
+  /** Windows: the service host (WinSW) to register, and where it logs. */
+  readonly windows?: { readonly serviceHost?: string; readonly logDir?: string };
 }
 
 export function createServiceManager(host: ServiceHost): ServiceManager {
@@ -19,7 +21,7 @@ export function createServiceManager(host: ServiceHost): ServiceManager {
     case 'darwin':
       return createLaunchdService({ runner: host.runner, files });
     case 'win32':
-      return createWindowsService({ runner: host.runner });
+      return createWindowsService({ runner: host.runner, files, ...host.windows });
     default:
       throw new ServiceError('service.unsupported', `Backhaul has no service definition for ${host.platform}`, 'Run "backhaul --system agent" from your init system.');
   }

@@ -60,7 +60,7 @@ export function createLaunchdService(options: LaunchdServiceOptions): ServiceMan
       if (group.exitCode !== 0) await run(['dseditgroup', '-o', 'create', '-r', 'Backhaul', SERVICE_GROUP]);
       // A loaded older definition must go first: bootstrap refuses a label that is already loaded.
       await run(['launchctl', 'bootout', TARGET], 'any');
-      await files.write(plistPath, renderLaunchDaemon(command.argv), 0o644);
+      await files.write(plistPath, renderLaunchDaemon(command.argv, command.environment), 0o644);
       await run(['launchctl', 'bootstrap', 'system', plistPath]);
       await run(['launchctl', 'enable', TARGET]);
       return status();

@@ -60,7 +60,7 @@ export function createSystemdService(options: SystemdServiceOptions): ServiceMan
     async install(command: ServiceCommand): Promise<ServiceStatus> {
       let unit: string;
       try {
-        unit = renderSystemdUnit({ execStart: command.argv });
+        unit = renderSystemdUnit({ execStart: command.argv, ...(command.environment === undefined ? {} : { environment: command.environment }) });
       } catch (error) {
         throw new ServiceError('service.bad-command', `the agent command can't go in a unit file: ${(error as Error).message}`, 'Install Backhaul to a path without newlines and run "backhaul service install" from there.');
       }

@@ -14,6 +14,8 @@ export const SERVICE_GROUP = 'backhaul';
 export interface ServiceCommand {
   /** argv of the agent in system mode, e.g. ['/usr/bin/backhaul', '--system', 'agent']. */
   readonly argv: readonly string[];
+  /** Variables the agent needs set, e.g. ELECTRON_RUN_AS_NODE=1 when argv[0] is the app's Electron. */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 export interface ServiceStatus {

@@ -6,17 +6,20 @@
  * launchctl and sc.exe have no recordings in /work/shared/reference (macos.md, windows.md): their
  * replies are synthetic, following launchctl(1) ("print" — `state = running`, `pid = N`; exit 113
  * when the service is not in the domain) and Microsoft's sc.exe reference ("sc query"/"sc qc"
- * field layout; Win32 error codes 1060/1062/1073 as exit status).
+ * field layout; Win32 error codes 5/1056/1060/1062/1073 as exit status). The WinSW XML is checked
+ * with xmldom against what WinSW 1.17 reads (src/os/service/winsw-xml.ts names the sources).
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DOMParser, type Document, type Element } from '@xmldom/xmldom';
 import { parse as parsePlist } from 'plist';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLaunchdService, parseLaunchctlPrint } from '../../../src/os/service/launchd.js';
 import { createSystemdService, parseSystemctlShow } from '../../../src/os/service/systemd.js';
-import { nodeServiceFiles, ServiceError } from '../../../src/os/service/types.js';
-import { createWindowsService, parseScFields, windowsCommandLine } from '../../../src/os/service/windows.js';
+import { nodeServiceFiles, ServiceError, type ServiceFiles } from '../../../src/os/service/types.js';
+import { createWindowsService, parseScFields, windowsCommandLine, winswXmlPath } from '../../../src/os/service/windows.js';
+import { renderWinswXml, WinswXmlError } from '../../../src/os/service/winsw-xml.js';
 import { ReplayingCommandRunner } from '../../helpers/replaying-runner.js';
 
 let tmp: string;
@@ -149,68 +152,178 @@ SERVICE_NAME: Backhaul
         CHECKPOINT         : 0x0
         WAIT_HINT          : 0x0
 `.replaceAll('\n', '\r\n'); // synthetic: Microsoft's "sc query" reference layout, CRLF as sc.exe prints
+const queryIn = (state: string) => QUERY_RUNNING.replace('4  RUNNING', state); // synthetic, same layout
+const HOST = 'C:\\Program Files\\Backhaul\\resources\\bin\\backhaul-service.exe';
+const XML = 'C:\\Program Files\\Backhaul\\resources\\bin\\backhaul-service.xml';
 const QC_AUTO = `[SC] QueryServiceConfig SUCCESS
 
 SERVICE_NAME: Backhaul
         TYPE               : 10  WIN32_OWN_PROCESS
         START_TYPE         : 2   AUTO_START
         ERROR_CONTROL      : 1   NORMAL
-        BINARY_PATH_NAME   : "C:\\Program Files\\Backhaul\\backhaul-service.exe" --system agent
+        BINARY_PATH_NAME   : "${HOST}"
         DISPLAY_NAME       : Backhaul backup agent
         SERVICE_START_NAME : LocalSystem
 `.replaceAll('\n', '\r\n'); // synthetic: Microsoft's "sc qc" reference layout
+const GONE = { exitCode: 1060, stdout: '[SC] EnumQueryServicesStatus:OpenService FAILED 1060:\r\n\r\nThe specified service does not exist as an installed service.' }; // synthetic, sc.exe reference wording
 
-describe('Windows service (sc.exe)', () => {
-  const binPath = '"C:\\Program Files\\Backhaul\\backhaul-service.exe" --system agent';
+/** The packaged app's agent, as the NSIS installer's `service install` hands it over. */
+const AGENT = {
+  argv: ['C:\\Program Files\\Backhaul\\Backhaul.exe', 'C:\\Program Files\\Backhaul\\resources\\app.asar\\dist\\cli\\bin.js', '--system', 'agent'],
+  environment: { ELECTRON_RUN_AS_NODE: '1' },
+};
+const CREATE = ['sc.exe', 'create', 'Backhaul', 'binPath=', `"${HOST}"`, 'start=', 'auto', 'obj=', 'LocalSystem', 'DisplayName=', 'Backhaul backup agent'];
 
-  it('install: create (LocalSystem, auto start), description, restart on failure, start', async () => {
+/** Windows paths can't be written on this host: an in-memory ServiceFiles. */
+function memoryFiles(initial: Record<string, string> = {}, writeError?: string) {
+  const map = new Map(Object.entries(initial));
+  const files: ServiceFiles = {
+    read: (path) => Promise.resolve(map.get(path)),
+    write: (path, text) => {
+      if (writeError !== undefined) return Promise.reject(Object.assign(new Error(`${writeError}: operation not permitted, open '${path}'`), { code: writeError }));
+      map.set(path, text);
+      return Promise.resolve();
+    },
+    remove: (path) => { map.delete(path); return Promise.resolve(); },
+  };
+  return { files, map };
+}
+
+/** Strict XML (any parser warning fails), as the ADMX test reads its files. */
+function parseXml(text: string): Document {
+  return new DOMParser({ onError: (level, message) => { throw new Error(`${level}: ${message}`); } }).parseFromString(text, 'text/xml');
+}
+const childElements = (parent: Element) => Array.from(parent.childNodes).filter((n): n is Element => n.nodeType === 1);
+
+describe('Windows service (WinSW host, registered with sc.exe)', () => {
+  const noWait = () => Promise.resolve();
+
+  it('install: writes the host XML, registers the host (LocalSystem, auto start), description, restart on failure, start', async () => {
+    const { files, map } = memoryFiles({ [HOST]: 'MZ…' });
     const runner = new ReplayingCommandRunner([
-      { argv: ['sc.exe', 'create', 'Backhaul', 'binPath=', binPath, 'start=', 'auto', 'obj=', 'LocalSystem', 'DisplayName=', 'Backhaul backup agent'], reply: { stdout: '[SC] CreateService SUCCESS' } },
-      { argv: ['sc.exe', 'description', 'Backhaul', /^Runs scheduled backups/], reply: { stdout: '[SC] ChangeServiceConfig2 SUCCESS' } },
+      { argv: CREATE, reply: { stdout: '[SC] CreateService SUCCESS' } },
+      { argv: ['sc.exe', 'description', 'Backhaul', 'Runs scheduled backups over the VPN; the tray and the backhaul CLI talk to it.'], reply: { stdout: '[SC] ChangeServiceConfig2 SUCCESS' } },
       { argv: ['sc.exe', 'failure', 'Backhaul', 'reset=', '86400', 'actions=', 'restart/5000/restart/5000/restart/60000'], reply: { stdout: '[SC] ChangeServiceConfig2 SUCCESS' } },
       { argv: ['sc.exe', 'start', 'Backhaul'], reply: {} },
       { argv: ['sc.exe', 'query', 'Backhaul'], reply: { stdout: QUERY_RUNNING } },
       { argv: ['sc.exe', 'qc', 'Backhaul'], reply: { stdout: QC_AUTO } },
     ]);
-    const status = await createWindowsService({ runner }).install({ argv: ['C:\\Program Files\\Backhaul\\backhaul-service.exe', '--system', 'agent'] });
+    const status = await createWindowsService({ runner, files, serviceHost: HOST, logDir: 'C:\\ProgramData\\Backhaul\\logs' }).install(AGENT);
     runner.assertDone();
     expect(status).toEqual({ installed: true, enabled: true, running: true, detail: '4 RUNNING', location: 'SCM: Backhaul' });
+    const xml = map.get(XML) ?? '';
+    // WinSW 1.x reads <stoptimeout>/<resetfailure> under the document's first child: no declaration, no leading comment.
+    expect(xml.startsWith('<service>\r\n')).toBe(true);
+    const service = parseXml(xml).documentElement;
+    expect(service?.tagName).toBe('service');
+    const els = childElements(service as Element);
+    const text = (tag: string) => els.filter((e) => e.tagName === tag).map((e) => e.textContent);
+    expect(els.map((e) => e.tagName)).toEqual(['id', 'name', 'description', 'executable', 'arguments', 'env', 'startmode', 'onfailure', 'onfailure', 'onfailure', 'resetfailure', 'stoptimeout', 'stopparentprocessfirst', 'logpath', 'log']);
+    expect(text('id')).toEqual(['Backhaul']);
+    expect(text('executable')).toEqual(['C:\\Program Files\\Backhaul\\Backhaul.exe']);
+    expect(text('arguments')).toEqual(['"C:\\Program Files\\Backhaul\\resources\\app.asar\\dist\\cli\\bin.js" --system agent']);
+    expect(els.filter((e) => e.tagName === 'env').map((e) => [e.getAttribute('name'), e.getAttribute('value')])).toEqual([['ELECTRON_RUN_AS_NODE', '1']]);
+    expect(text('startmode')).toEqual(['Automatic']);
+    expect(els.filter((e) => e.tagName === 'onfailure').map((e) => [e.getAttribute('action'), e.getAttribute('delay')])).toEqual([['restart', '5 sec'], ['restart', '5 sec'], ['restart', '60 sec']]);
+    expect(text('resetfailure')).toEqual(['1 day']);
+    expect(text('stoptimeout')).toEqual(['120 sec']);
+    expect(text('stopparentprocessfirst')).toEqual(['true']);
+    expect(text('logpath')).toEqual(['C:\\ProgramData\\Backhaul\\logs']);
+    const log = els.find((e) => e.tagName === 'log') as Element;
+    expect(log.getAttribute('mode')).toBe('roll-by-size');
+    expect(childElements(log).map((e) => [e.tagName, e.textContent])).toEqual([['sizeThreshold', '10240'], ['keepFiles', '8']]);
   });
 
-  it('install over an existing service reconfigures it (1073 ERROR_SERVICE_EXISTS)', async () => {
+  it('install over an existing service reconfigures it (1073 ERROR_SERVICE_EXISTS); a running one stays (1056)', async () => {
+    const { files } = memoryFiles({ [HOST]: 'MZ…' });
     const runner = new ReplayingCommandRunner([
-      { argv: ['sc.exe', 'create', 'Backhaul', 'binPath=', binPath, 'start=', 'auto', 'obj=', 'LocalSystem', 'DisplayName=', 'Backhaul backup agent'], reply: { exitCode: 1073, stdout: '[SC] CreateService FAILED 1073:\r\n\r\nThe specified service already exists.' } },
-      { argv: ['sc.exe', 'config', 'Backhaul', 'binPath=', binPath, 'start=', 'auto'], reply: {} },
+      { argv: CREATE, reply: { exitCode: 1073, stdout: '[SC] CreateService FAILED 1073:\r\n\r\nThe specified service already exists.' } },
+      { argv: ['sc.exe', 'config', 'Backhaul', 'binPath=', `"${HOST}"`, 'start=', 'auto'], reply: {} },
       { argv: ['sc.exe', 'description', 'Backhaul', /.+/], reply: {} },
       { argv: ['sc.exe', 'failure', 'Backhaul', 'reset=', '86400', 'actions=', /^restart/], reply: {} },
       { argv: ['sc.exe', 'start', 'Backhaul'], reply: { exitCode: 1056 } },
       { argv: ['sc.exe', 'query', 'Backhaul'], reply: { stdout: QUERY_RUNNING } },
       { argv: ['sc.exe', 'qc', 'Backhaul'], reply: { stdout: QC_AUTO } },
     ]);
-    await createWindowsService({ runner }).install({ argv: ['C:\\Program Files\\Backhaul\\backhaul-service.exe', '--system', 'agent'] });
+    await createWindowsService({ runner, files, serviceHost: HOST }).install(AGENT);
     runner.assertDone();
   });
 
-  it('access denied (exit 5) says to elevate', async () => {
+  it('access denied — sc.exe exit 5, or Program Files refusing the XML — says to elevate', async () => {
     const runner = new ReplayingCommandRunner([
-      { argv: ['sc.exe', 'create', 'Backhaul', 'binPath=', /.+/, 'start=', 'auto', 'obj=', 'LocalSystem', 'DisplayName=', 'Backhaul backup agent'], reply: { exitCode: 5, stdout: '[SC] OpenSCManager FAILED 5:\r\n\r\nAccess is denied.' } },
+      { argv: CREATE, reply: { exitCode: 5, stdout: '[SC] OpenSCManager FAILED 5:\r\n\r\nAccess is denied.' } },
     ]);
-    await expect(createWindowsService({ runner }).install({ argv: ['C:\\b.exe'] })).rejects.toMatchObject({ code: 'service.needs-admin', hint: expect.stringMatching(/Run as administrator/) as unknown });
+    await expect(createWindowsService({ runner, files: memoryFiles({ [HOST]: 'MZ' }).files, serviceHost: HOST }).install(AGENT))
+      .rejects.toMatchObject({ code: 'service.needs-admin', hint: expect.stringMatching(/Run as administrator/) as unknown });
+    runner.assertDone();
+    const none = new ReplayingCommandRunner([]);
+    await expect(createWindowsService({ runner: none, files: memoryFiles({ [HOST]: 'MZ' }, 'EPERM').files, serviceHost: HOST }).install(AGENT))
+      .rejects.toMatchObject({ code: 'service.needs-admin', message: expect.stringContaining(XML) as unknown });
+    none.assertDone();
   });
 
-  it('uninstall tolerates a service that is stopped or gone; status says not installed', async () => {
+  it('refuses before changing anything: no host, a missing host, a relative program, a "%" WinSW would expand', async () => {
+    const none = new ReplayingCommandRunner([]);
+    const { files, map } = memoryFiles({ [HOST]: 'MZ' });
+    await expect(createWindowsService({ runner: none, files }).install(AGENT)).rejects.toMatchObject({ code: 'service.bad-command', hint: expect.stringMatching(/--service-host/) as unknown });
+    await expect(createWindowsService({ runner: none, files, serviceHost: 'D:\\gone\\backhaul-service.exe' }).install(AGENT)).rejects.toMatchObject({ code: 'service.bad-command', message: 'the service host D:\\gone\\backhaul-service.exe is missing' });
+    await expect(createWindowsService({ runner: none, files, serviceHost: HOST }).install({ argv: ['node', 'bin.js', '--system', 'agent'] })).rejects.toMatchObject({ code: 'service.bad-command' });
+    await expect(createWindowsService({ runner: none, files, serviceHost: HOST }).install({ argv: ['C:\\100%\\Backhaul.exe', '--system', 'agent'] })).rejects.toMatchObject({ code: 'service.bad-command', message: expect.stringContaining('"%"') as unknown });
+    none.assertDone();
+    expect([...map.keys()]).toEqual([HOST]);
+  });
+
+  it('uninstall: stop, wait until stopped, delete, remove the XML it wrote', async () => {
+    const { files, map } = memoryFiles({ [HOST]: 'MZ', [XML]: '<service>\r\n  <!-- Written by "backhaul service install" (src/os/service/winsw-xml.ts) … -->\r\n</service>\r\n' });
     const runner = new ReplayingCommandRunner([
-      { argv: ['sc.exe', 'stop', 'Backhaul'], reply: { exitCode: 1062 } },
+      { argv: ['sc.exe', 'qc', 'Backhaul'], reply: { stdout: QC_AUTO } },
+      { argv: ['sc.exe', 'stop', 'Backhaul'], reply: { stdout: queryIn('3  STOP_PENDING') } },
+      { argv: ['sc.exe', 'query', 'Backhaul'], reply: { stdout: queryIn('3  STOP_PENDING') } },
+      { argv: ['sc.exe', 'query', 'Backhaul'], reply: { stdout: queryIn('1  STOPPED') } },
       { argv: ['sc.exe', 'delete', 'Backhaul'], reply: { stdout: '[SC] DeleteService SUCCESS' } },
-      { argv: ['sc.exe', 'query', 'Backhaul'], reply: { exitCode: 1060, stdout: '[SC] EnumQueryServicesStatus:OpenService FAILED 1060:\r\n\r\nThe specified service does not exist as an installed service.' } },
+      { argv: ['sc.exe', 'query', 'Backhaul'], reply: GONE },
     ]);
-    expect(await createWindowsService({ runner }).uninstall()).toEqual({ installed: false, enabled: false, running: false, detail: 'not installed', location: 'SCM: Backhaul' });
+    let waits = 0;
+    const status = await createWindowsService({ runner, files, sleep: () => { waits++; return noWait(); } }).uninstall();
     runner.assertDone();
+    expect(status).toEqual({ installed: false, enabled: false, running: false, detail: 'not installed', location: 'SCM: Backhaul' });
+    expect(waits).toBe(1);
+    expect([...map.keys()]).toEqual([HOST]);
   });
 
-  it('builds a command line CommandLineToArgvW reads back', () => {
+  it('uninstall: nothing installed is fine; a stopped service (1062) too; an XML it did not write stays', async () => {
+    const gone = new ReplayingCommandRunner([
+      { argv: ['sc.exe', 'qc', 'Backhaul'], reply: GONE },
+      { argv: ['sc.exe', 'query', 'Backhaul'], reply: GONE },
+    ]);
+    expect((await createWindowsService({ runner: gone, files: memoryFiles().files, sleep: noWait }).uninstall()).installed).toBe(false);
+    gone.assertDone();
+    const { files, map } = memoryFiles({ [XML]: '<service><id>someone-else</id></service>' });
+    const stopped = new ReplayingCommandRunner([
+      { argv: ['sc.exe', 'qc', 'Backhaul'], reply: { stdout: QC_AUTO } },
+      { argv: ['sc.exe', 'stop', 'Backhaul'], reply: { exitCode: 1062, stdout: '[SC] ControlService FAILED 1062:\r\n\r\nThe service has not been started.' } },
+      { argv: ['sc.exe', 'query', 'Backhaul'], reply: { stdout: queryIn('1  STOPPED') } },
+      { argv: ['sc.exe', 'delete', 'Backhaul'], reply: {} },
+      { argv: ['sc.exe', 'query', 'Backhaul'], reply: GONE },
+    ]);
+    await createWindowsService({ runner: stopped, files, sleep: noWait }).uninstall();
+    stopped.assertDone();
+    expect(map.has(XML)).toBe(true);
+  });
+
+  it('builds a command line CommandLineToArgvW reads back; finds the XML from the registered path', () => {
     expect(windowsCommandLine(['C:\\Program Files\\B\\x.exe', '--system', 'agent'])).toBe('"C:\\Program Files\\B\\x.exe" --system agent');
     expect(windowsCommandLine(['a"b', 'C:\\dir with space\\', ''])).toBe('"a\\"b" "C:\\dir with space\\\\" ""');
     expect(parseScFields(QUERY_RUNNING)['STATE']).toBe('4  RUNNING');
+    expect(winswXmlPath(`"${HOST}"`)).toBe(XML);
+    expect(winswXmlPath('C:\\Tools\\winsw.exe')).toBe('C:\\Tools\\winsw.xml');
+    expect(winswXmlPath('"C:\\Program Files\\Backhaul\\Backhaul.exe" C:\\x\\bin.js --system agent')).toBe('C:\\Program Files\\Backhaul\\Backhaul.xml');
+    expect(winswXmlPath('')).toBeUndefined();
+  });
+
+  it('the XML refuses what it cannot carry', () => {
+    expect(() => renderWinswXml({ argv: [], logDir: 'C:\\x' })).toThrow(WinswXmlError);
+    expect(() => renderWinswXml({ argv: ['C:\\a\u0001.exe'], logDir: 'C:\\x' })).toThrow(/control character/);
+    expect(renderWinswXml({ argv: ['C:\\A&B\\<x>.exe'], logDir: 'C:\\x' })).toContain('<executable>C:\\A&amp;B\\&lt;x&gt;.exe</executable>');
   });
 });
