@@ -15,6 +15,7 @@ import type { LoadedPolicy } from '../config/policy/format.js';
 import { policyLocation, type PolicyLocation } from '../config/policy/read.js';
 import type { Config } from '../config/schema.js';
 import { createCommandRunner, type CommandRunner } from '../os/command.js';
+import { lookupServiceGroup } from '../os/service/service-group.js';
 import { createFileLogger, type Logger } from '../os/log.js';
 import { currentHost, type BackhaulPaths } from '../os/paths.js';
 import { defaultRedactor, type SecretRedactor } from '../os/redact.js';
@@ -29,7 +30,8 @@ import { configBackups, profileInUse, profileViews, unknownProfile } from './pro
 import { driverForCleanUp } from './tunnel-plan.js';
 import { renderMetrics } from './metrics.js';
 import { recoverSession } from './recovery.js';
-import { findJob, newSessionId, runJob, type RunContext } from './run-job.js';
+import { defaultResourcesDir, findJob, newSessionId, runJob, type RunContext } from './run-job.js';
+import { bundledResticHealth } from './bundled-restic-health.js';
 import { choreError, resticJob, withRepository } from './repository-chores.js';
 import { appendHistory, readHistory, type SessionRecord } from './session/history.js';
 import { readUnfinishedSessions } from './session/journal.js';
@@ -58,6 +60,8 @@ export interface AgentOptions {
   readonly policyLocation?: PolicyLocation;
   /** How often to look at the policy again while running (default 5 min). */
   readonly policyPollMs?: number;
+  /** Where the bundled restic and its pin are (default: this installation's, see run-job.ts resourcesDirFor). */
+  readonly resourcesDir?: string;
 }
 
 /** dist/ui of this package (the built renderer): the same relative place from src/agent and dist/agent. */
@@ -203,6 +207,7 @@ export class Agent {
       this.bus.subscribe(({ event }) => { if (event.type === 'ended') write(); });
       write();
     }
+    await this.#checkBundledRestic();
     await this.#listenSocket();
     if (this.options.web !== undefined) await this.#listenWeb(this.options.web.port);
     this.#logger.log('info', 'agent started', { pid: process.pid, mode: this.options.mode, socket: this.socket, version: this.options.version });
@@ -252,6 +257,24 @@ export class Agent {
     }
   }
 
+  /** A damaged or swapped bundled restic shows on the health list from the start (jobs refuse it too). */
+  async #checkBundledRestic(): Promise<void> {
+    try {
+      const item = await bundledResticHealth({
+        resourcesDir: this.options.resourcesDir ?? defaultResourcesDir(),
+        platform: process.platform,
+        arch: process.arch,
+        ...(this.#config.settings.resticPath === undefined ? {} : { configuredPath: this.#config.settings.resticPath }),
+        now: () => new Date(),
+      });
+      if (item === undefined) return;
+      this.health.set(item);
+      this.#logger.log('error', item.text);
+    } catch (error) {
+      this.#logger.log('warn', 'could not check the bundled restic', { error: String(error) });
+    }
+  }
+
   /** Reloads the config when the policy changed since it was last read (new, fixed, broken, withdrawn). */
   async #recheckPolicy(): Promise<void> {
     try {
@@ -277,6 +300,7 @@ export class Agent {
       logger: this.#logger,
       agentMode: this.options.mode,
       secretStore: this.#secretStore(),
+      ...(this.options.resourcesDir === undefined ? {} : { resourcesDir: this.options.resourcesDir }),
       ...(this.options.networkGiveUpMs === undefined ? {} : { networkGiveUpMs: this.options.networkGiveUpMs }),
     };
   }
@@ -377,13 +401,16 @@ export class Agent {
     await rename(tmp, file);
   }
 
-  /** System mode: members of the `backhaul` group may use the socket (the tray runs as a user). */
+  /**
+   * System mode: members of the `backhaul` group may use the socket (the tray runs as a user). The
+   * group lives in /etc/group on Linux and in Directory Services on macOS (service-group.ts).
+   */
   async #shareWithGroup(path: string): Promise<void> {
-    const groups = await readFile('/etc/group', 'utf8').catch(() => '');
-    const gid = Number(/^backhaul:[^:]*:(\d+):/m.exec(groups)?.[1] ?? NaN);
-    if (Number.isInteger(gid)) {
-      await chown(path, -1, gid);
-    } else {
+    const group = await lookupServiceGroup({ platform: process.platform, runner: this.#runner });
+    if (group.kind === 'found') {
+      await chown(path, -1, group.gid);
+    } else if (group.kind !== 'not-applicable') {
+      if (group.kind === 'failed') this.#logger.log('warn', 'could not look up the backhaul group', { detail: group.detail });
       this.health.set({
         code: 'agent.no-group',
         title: 'Only root can use the agent',

@@ -59,7 +59,19 @@ export { JobError };
 
 /** The package's resources/ folder: the same relative place from src/agent and dist/agent. */
 export function defaultResourcesDir(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'resources');
+  return resourcesDirFor(dirname(fileURLToPath(import.meta.url)));
+}
+
+/**
+ * Where the pinned restic and restic.json live, seen from this module's folder. From a checkout or
+ * the agent-only package: `<package>/resources`. Inside the desktop app the code is in
+ * `<Resources>/app.asar/dist/agent`, where nothing can be executed, so electron-builder's
+ * beforePack hook (electron/before-pack.mjs) puts restic beside the asar: `<Resources>/restic`.
+ */
+export function resourcesDirFor(moduleDir: string): string {
+  const inAsar = /^(.+)[\\/]app\.asar(?:[\\/]|$)/.exec(moduleDir);
+  if (inAsar?.[1] !== undefined) return join(inAsar[1], 'restic');
+  return join(moduleDir, '..', '..', 'resources');
 }
 
 export function findJob(config: Config, name: string): JobConfig {

@@ -34,7 +34,25 @@ describe('the agent .deb', () => {
     expect(await field('Package')).toBe('backhaul');
     expect(await field('Version')).toBe(version);
     expect(await field('Architecture')).toBe((await run('dpkg', ['--print-architecture'])).stdout.trim());
-    expect(await field('Depends')).toMatch(/^nodejs \(>= 20\.11\), restic\b/);
+    // restic is bundled (below), so Debian's restic is not a dependency.
+    expect(await field('Depends')).toBe('nodejs (>= 20.11), passwd, systemd');
+  });
+
+  it('bundles the pinned restic where the packed agent looks for it, and the agent accepts it', async () => {
+    const resources = join(tmp, 'x', 'usr', 'lib', 'backhaul', 'resources');
+    const manifest = JSON.parse(await readFile(join(root, 'resources', 'restic.json'), 'utf8')) as { version: string; binaries: Record<string, { sha256: string }> };
+    const shipped = JSON.parse(await readFile(join(resources, 'restic.json'), 'utf8')) as typeof manifest;
+    expect(shipped.binaries['linux-x64']).toEqual(manifest.binaries['linux-x64']);
+    const bin = join(resources, 'bin', 'linux-x64', 'restic');
+    expect((await run('sha256sum', [bin])).stdout.split(' ')[0]).toBe(manifest.binaries['linux-x64']?.sha256);
+    // The packed agent's own lookup (resourcesDirFor from dist/agent) lands on this folder, and the pin check passes.
+    const script = `const { resourcesDirFor } = await import(${JSON.stringify(join(tmp, 'x', 'usr', 'lib', 'backhaul', 'dist', 'agent', 'run-job.js'))});
+      const { checkBundledRestic } = await import(${JSON.stringify(join(tmp, 'x', 'usr', 'lib', 'backhaul', 'dist', 'backup', 'bundled-restic.js'))});
+      const dir = resourcesDirFor(${JSON.stringify(join(tmp, 'x', 'usr', 'lib', 'backhaul', 'dist', 'agent'))});
+      console.log(JSON.stringify({ dir, check: await checkBundledRestic(dir + '/bin/linux-x64/restic', dir, 'linux-x64') }));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: tmp });
+    expect(JSON.parse(stdout)).toEqual({ dir: resources, check: { ok: true } });
+    expect((await run(bin, ['version'])).stdout).toMatch(/^restic 0\.18\.0 /);
   });
 
   it('installs the launcher, the code with its production dependencies, the unit and the docs — no Electron app', async () => {

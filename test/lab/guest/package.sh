@@ -68,6 +68,25 @@ package_case() {
   if timeout -k 10 600 backhaul --system run docs > "$OUT/deb-run.log" 2>&1; then ok "$case: a real backup ran inside the hardened unit (backhaul --system run docs)"
   else bad "$case: backhaul --system run docs failed: $(tail -3 "$OUT/deb-run.log")"; fi
   check "$case: the snapshot is in the repository" sh -c "RESTIC_PASSWORD=pkg-case-password restic --no-cache -r rest:http://127.0.0.1:8010/ snapshots --json | grep -q deb-case-data"
+  # The package bundles the pinned restic 0.18.0 (Debian 12's own, 0.14, is on PATH too): the
+  # agent's log has the bundled binary's version probe, with its exit code.
+  local bundled=/usr/lib/backhaul/resources/bin/linux-x64/restic
+  check "$case: the backup used the bundled, pinned restic (its version probe is in the agent's log)" sh -c \
+    "grep -h -q -E '\"argv\":\[\"$bundled\",\"version\"\],\"durationMs\":[0-9]+,\"exitCode\":0' /var/log/backhaul/*.log"
+  # A swapped binary: the agent says so at start, and a run refuses it instead of using PATH's.
+  cp -p "$bundled" /tmp/restic.saved && printf 'x' >> "$bundled"
+  systemctl restart backhaul.service
+  local health="" i
+  for i in $(seq 1 120); do health=$(timeout 30 backhaul --system status 2>/dev/null) && break; sleep 0.5; done
+  if printf '%s' "$health" | grep -q 'error: The bundled restic failed its checksum — the bundled restic at /usr/lib/backhaul/resources/bin/linux-x64/restic does not match its pinned SHA-256'; then
+    ok "$case: a swapped bundled restic is on the health list after a restart"
+  else bad "$case: no health item for the swapped restic: $(printf '%s' "$health" | tail -3)"; fi
+  if timeout -k 10 300 backhaul --system run docs > "$OUT/deb-run-swapped.log" 2>&1; then bad "$case: a run with the swapped restic succeeded"
+  elif grep -q 'does not match its pinned SHA-256' "$OUT/deb-run-swapped.log"; then ok "$case: a run refuses the swapped restic: $(grep -m1 -o 'backup\.engine-missing' "$OUT/deb-run-swapped.log" || echo 'refused')"
+  else bad "$case: the run with the swapped restic failed otherwise: $(tail -3 "$OUT/deb-run-swapped.log")"; fi
+  cp -p /tmp/restic.saved "$bundled" && rm -f /tmp/restic.saved
+  systemctl restart backhaul.service; wait_for_socket
+  for i in $(seq 1 120); do timeout 30 backhaul --system status >/dev/null 2>&1 && break; sleep 0.5; done
   local svc; svc=$(timeout 120 backhaul service status 2>&1)
   if printf '%s' "$svc" | grep -q 'running, pid'; then ok "$case: backhaul service status reads systemd: $(echo "$svc" | head -1)"; else bad "$case: backhaul service status: $svc"; fi
 
