@@ -62,7 +62,7 @@ export class WinswXmlError extends Error {
 function xmlText(text: string): string {
   // eslint-disable-next-line no-control-regex -- refusing the characters XML 1.0 cannot carry
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(text)) throw new WinswXmlError(`${JSON.stringify(text)} has a control character XML can't hold`);
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
 /** WinSW expands %NAME% in these values; a literal % could turn into something else. */
@@ -70,6 +70,9 @@ function literal(what: string, value: string): string {
   if (value.includes('%')) throw new WinswXmlError(`${what} ${JSON.stringify(value)} contains "%", which WinSW would expand as an environment variable`);
   return xmlText(value);
 }
+
+/** The same, inside a double-quoted attribute. */
+const literalAttribute = (what: string, value: string): string => literal(what, value).replaceAll('"', '&quot;');
 
 /**
  * A Windows command line from argv (the CommandLineToArgvW rules: quotes around spaces, backslashes
@@ -98,7 +101,7 @@ export function renderWinswXml(config: WinswConfig): string {
     `  <description>${xmlText(WINDOWS_SERVICE_DESCRIPTION)}</description>`,
     `  <executable>${literal('the agent program', program)}</executable>`,
     `  <arguments>${literal('an agent argument', windowsCommandLine(args))}</arguments>`,
-    ...env.map(([name, value]) => `  <env name="${literal('the variable', name)}" value="${literal(`the value of ${name}`, value)}"/>`),
+    ...env.map(([name, value]) => `  <env name="${literalAttribute('the variable', name)}" value="${literalAttribute(`the value of ${name}`, value)}"/>`),
     '  <startmode>Automatic</startmode>',
     ...WINDOWS_FAILURE_ACTIONS.map((delay) => `  <onfailure action="restart" delay="${span(delay)}"/>`),
     `  <resetfailure>${span(WINDOWS_FAILURE_RESET_SECONDS)}</resetfailure>`,

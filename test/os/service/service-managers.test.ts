@@ -325,5 +325,12 @@ describe('Windows service (WinSW host, registered with sc.exe)', () => {
     expect(() => renderWinswXml({ argv: [], logDir: 'C:\\x' })).toThrow(WinswXmlError);
     expect(() => renderWinswXml({ argv: ['C:\\a\u0001.exe'], logDir: 'C:\\x' })).toThrow(/control character/);
     expect(renderWinswXml({ argv: ['C:\\A&B\\<x>.exe'], logDir: 'C:\\x' })).toContain('<executable>C:\\A&amp;B\\&lt;x&gt;.exe</executable>');
+    expect(renderWinswXml({ argv: ['C:\\a.exe'], environment: { X: 'say "hi"' }, logDir: 'C:\\x' })).toContain('<env name="X" value="say &quot;hi&quot;"/>');
+  });
+
+  it('docs/install.md shows the XML the installed app gets', async () => {
+    const doc = await readFile(join(import.meta.dirname, '..', '..', '..', 'docs', 'install.md'), 'utf8');
+    const shown = /```xml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(shown).toBe(renderWinswXml({ ...AGENT, logDir: 'C:\\ProgramData\\Backhaul\\logs' }).replaceAll('\r\n', '\n'));
   });
 });
