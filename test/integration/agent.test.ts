@@ -218,7 +218,8 @@ describe('the agent', () => {
     expect((await restarted.client.health()).map((h) => h.code)).toContain('session.interrupted');
   });
 
-  it('shuts down gracefully on SIGTERM: the running session is cancelled by the system and torn down', async () => {
+  // SIGINT too: it is what Ctrl+C delivers — a console, or WinSW stopping the Windows service.
+  it.each(['SIGTERM', 'SIGINT'] as const)('shuts down gracefully on %s: the running session is cancelled by the system and torn down', async (signal) => {
     const { home } = await prepareHome({ bandwidthLimit: '1 MiB/s' });
     const agent = await launch(home);
     await collectEvents(
@@ -226,7 +227,7 @@ describe('the agent', () => {
       (event) => event.type === 'progress',
       (event) => { if (event.type === 'snapshot') void agent.client.startRun('nightly'); },
     );
-    agent.process.kill('SIGTERM');
+    agent.process.kill(signal);
     expect(await agent.exited).toBe(0);
     const history = (await readFile(join(home, 'state', 'history.jsonl'), 'utf8')).trim().split('\n');
     expect(JSON.parse(history.at(-1) ?? '{}')).toMatchObject({ end: 'cancelled', cancelledBy: 'system' });
