@@ -7,7 +7,8 @@
  *
  * Registration goes through sc.exe, not through WinSW's own `install`/`uninstall`: sc.exe reports
  * errors as documented Win32 codes in its exit status (Microsoft's sc.exe reference; 5
- * ERROR_ACCESS_DENIED, 1060 ERROR_SERVICE_DOES_NOT_EXIST, 1062 ERROR_SERVICE_NOT_ACTIVE, 1072
+ * ERROR_ACCESS_DENIED, 1060 ERROR_SERVICE_DOES_NOT_EXIST, 1061
+ * ERROR_SERVICE_CANNOT_ACCEPT_CTRL, 1062 ERROR_SERVICE_NOT_ACTIVE, 1072
  * ERROR_SERVICE_MARKED_FOR_DELETE, 1073 ERROR_SERVICE_EXISTS), while WinSW 1.x's CLI goes through
  * WMI and exits with a WMI ReturnValue or -1 for everything else, refuses `install` over an existing
  * service and deletes without stopping (its Main.cs). sc.exe takes `option= value` as two words.
@@ -36,6 +37,7 @@ const TIMEOUT_MS = 60_000;
 const ACCESS_DENIED = 5;
 const ALREADY_RUNNING = 1056;
 const DOES_NOT_EXIST = 1060;
+const CANNOT_ACCEPT_CONTROL = 1061;
 const NOT_ACTIVE = 1062;
 const MARKED_FOR_DELETE = 1072;
 const EXISTS = 1073;
@@ -163,7 +165,8 @@ export function createWindowsService(options: WindowsServiceOptions): ServiceMan
       const config = await run(['sc.exe', 'qc', WINDOWS_SERVICE_NAME], [0, DOES_NOT_EXIST]);
       if (config.exitCode === DOES_NOT_EXIST) return status();
       const xml = winswXmlPath(parseScFields(config.stdout)['BINARY_PATH_NAME'] ?? '');
-      await run(['sc.exe', 'stop', WINDOWS_SERVICE_NAME], [0, DOES_NOT_EXIST, NOT_ACTIVE]);
+      // 1061: starting or already stopping — either way, wait below.
+      await run(['sc.exe', 'stop', WINDOWS_SERVICE_NAME], [0, CANNOT_ACCEPT_CONTROL, DOES_NOT_EXIST, NOT_ACTIVE]);
       // Deleting first would only mark it; the installer removes the files right after this returns.
       await waitStopped();
       await run(['sc.exe', 'delete', WINDOWS_SERVICE_NAME], [0, DOES_NOT_EXIST, MARKED_FOR_DELETE]);

@@ -6,7 +6,7 @@
  * launchctl and sc.exe have no recordings in /work/shared/reference (macos.md, windows.md): their
  * replies are synthetic, following launchctl(1) ("print" — `state = running`, `pid = N`; exit 113
  * when the service is not in the domain) and Microsoft's sc.exe reference ("sc query"/"sc qc"
- * field layout; Win32 error codes 5/1056/1060/1062/1073 as exit status). The WinSW XML is checked
+ * field layout; Win32 error codes 5/1056/1060/1061/1062/1073 as exit status). The WinSW XML is checked
  * with xmldom against what WinSW 1.17 reads (src/os/service/winsw-xml.ts names the sources).
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -291,7 +291,7 @@ describe('Windows service (WinSW host, registered with sc.exe)', () => {
     expect([...map.keys()]).toEqual([HOST]);
   });
 
-  it('uninstall: nothing installed is fine; a stopped service (1062) too; an XML it did not write stays', async () => {
+  it('uninstall: nothing installed is fine; a stopped (1062) or busy (1061) service too; an XML it did not write stays', async () => {
     const gone = new ReplayingCommandRunner([
       { argv: ['sc.exe', 'qc', 'Backhaul'], reply: GONE },
       { argv: ['sc.exe', 'query', 'Backhaul'], reply: GONE },
@@ -309,6 +309,15 @@ describe('Windows service (WinSW host, registered with sc.exe)', () => {
     await createWindowsService({ runner: stopped, files, sleep: noWait }).uninstall();
     stopped.assertDone();
     expect(map.has(XML)).toBe(true);
+    const starting = new ReplayingCommandRunner([
+      { argv: ['sc.exe', 'qc', 'Backhaul'], reply: { stdout: QC_AUTO } },
+      { argv: ['sc.exe', 'stop', 'Backhaul'], reply: { exitCode: 1061, stdout: '[SC] ControlService FAILED 1061:\r\n\r\nThe service cannot accept control messages at this time.' } },
+      { argv: ['sc.exe', 'query', 'Backhaul'], reply: { stdout: queryIn('1  STOPPED') } },
+      { argv: ['sc.exe', 'delete', 'Backhaul'], reply: {} },
+      { argv: ['sc.exe', 'query', 'Backhaul'], reply: GONE },
+    ]);
+    await createWindowsService({ runner: starting, files, sleep: noWait }).uninstall();
+    starting.assertDone();
   });
 
   it('builds a command line CommandLineToArgvW reads back; finds the XML from the registered path', () => {
