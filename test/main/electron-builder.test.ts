@@ -67,6 +67,20 @@ describe('the installers (NSIS per-machine, pkg, deb/rpm, AppImage)', () => {
     expect(readFileSync(join(root, 'package.json'), 'utf8')).toMatch(/"build": "[^"]*npm run build:service-host"/);
   });
 
+  it('every platform bundles the pinned restic beside the asar: the beforePack hook stages it, extraResources copies it', async () => {
+    const config = await getConfig(root, join(root, 'electron', 'electron-builder.yml'), null) as { beforePack: string; extraResources: { from: string; to: string }[] };
+    expect(config.extraResources).toEqual([{ from: 'build/restic', to: 'restic' }]);
+    // electron-builder resolves a hook path that starts with "." against the project and imports its default export.
+    const hook = await import(join(root, config.beforePack)) as { default: unknown; resticKey: (p: string, a: number) => string };
+    expect(typeof hook.default).toBe('function');
+    expect(hook.resticKey('darwin', 3)).toBe('darwin-arm64');
+    // The agent's lookup inside the app lands on the same place the config copies to.
+    const { resourcesDirFor } = await import('../../src/agent/run-job.js');
+    expect(resourcesDirFor('/opt/Backhaul/resources/app.asar/dist/agent')).toBe(join('/opt/Backhaul/resources', config.extraResources[0]?.to ?? ''));
+    // A macOS build fails at the hook while restic.json has no darwin pin (docs/install.md).
+    await expect((hook.default as (c: object) => Promise<void>)({ electronPlatformName: 'darwin', arch: 3 })).rejects.toThrow('pins no restic for darwin-arm64');
+  });
+
   it('the pkg carries executable pre/postinstall scripts that install the LaunchDaemon and LaunchAgent', async () => {
     const config = await getConfig(root, join(root, 'electron', 'electron-builder.yml'), null);
     expect(config).toMatchObject({ mac: { target: ['dmg', 'pkg'], notarize: true }, pkg: { scripts: '../packaging/macos/pkg-scripts', allowCurrentUserHome: false } });
