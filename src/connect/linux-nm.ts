@@ -479,6 +479,31 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
       }
     },
 
+    /**
+     * Repairs a lost tunnel in place. disconnect + connect would lift the kill switch's pins for
+     * the seconds in between, and restic's retries would then leave in clear through the default
+     * route; here the pins stay, the connection is taken down and its L2TP plugin settled (after a
+     * drop NetworkManager may hold it half-up, the plugin's charon may still be retrying), and it
+     * is brought up again with the same secrets. A tunnel the user owned is never reconnected (the
+     * supervisor only watches it).
+     */
+    async reconnect(profile, signal, journal): Promise<ConnectOutcome> {
+      assertCipherPolicy(profile);
+      const name = nmConnectionName(profile.name);
+      // The clamp is tied to the old ppp device and the stored PSK to the old session: bringUp makes both again.
+      if (active?.mssClamped === true) await removeMssClamp(runner, journal, profile.name, signal);
+      if (active?.pskStored === true) {
+        await forgetPsk(name, signal);
+        await journal.release({ kind: 'nm-secret', id: name });
+      }
+      active = undefined;
+      const fields = await show(name, signal);
+      await settle(profile, fields?.get('connection.uuid'), signal);
+      if (pinned.length === 0) pinned = await pinRoutes(runner, journal, profile, signal, log);
+      log('info', `bringing ${name} up again; the kill switch stays in place meanwhile`);
+      return bringUp(profile, fields, journal, signal);
+    },
+
     status: currentStatus,
 
     async verify(profile, repositoryHost, signal): Promise<void> {

@@ -274,6 +274,62 @@ describe('linux-nm connect', () => {
   });
 });
 
+describe('linux-nm reconnect', () => {
+  it('repairs a dropped L2TP tunnel in place: the kill switch stays pinned throughout, the plugin is settled, the same secrets go on the pipe', async () => {
+    const runner = new ReplayingCommandRunner([
+      ...upToActive(),
+      // pppd gone (the gateway hung up): NetworkManager shows the connection inactive
+      { argv: SHOW, reply: rec('nmcli_-t_connection_show_cloud-l2tp.inactive.txt') },
+      { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.not-active.txt') },
+      pluginGone,
+      activeNoVpn,
+      { argv: CURSOR, reply: cursor },
+      { argv: UP, reply: rec('nm-secrets-up.fd.auth-dialog.txt') },
+      { argv: SHOW, reply: rec('nmcli_-t_connection_show_cloud-l2tp.txt') },
+      { argv: ['ip', '-j', 'addr', 'show'], reply: rec('ip_-j_addr_show_dev_ppp0.txt') },
+    ]);
+    const journal = recordingJournal();
+    const nm = driver(runner);
+    await nm.connect(l2tpPsk, signal, journal);
+    const outcome = await nm.reconnect?.(l2tpPsk, signal, journal);
+    expect(outcome).toEqual({ broughtUp: true, status: { state: 'up', localAddress: '192.168.42.10', interfaceName: 'ppp0', mtu: 1200 } });
+    // Pinned once at connect, never lifted: no "ip route del unreachable" while the tunnel was away.
+    expect(runner.calls.filter((c) => c.argv[0] === 'ip' && c.argv[2] === 'del')).toEqual([]);
+    expect(journal.events).toEqual(['acquire kill-switch unreachable 10.99.0.0/24 metric 65000']);
+    expect(runner.calls.at(-3)?.pipes).toEqual([`vpn.secrets.password:${PASSWORD}\nvpn.secrets.ipsec-psk:${PSK}\n`]);
+    runner.assertDone();
+  });
+
+  it('without the auth dialog: forgets the stored PSK of the lost session and stores it again for the new one', async () => {
+    const edit: Expectation = { argv: ['nmcli', 'connection', 'edit', 'id', NAME], reply: { stdout: 'nmcli> save persistent\n' } };
+    const expectations = upToActive();
+    expectations.splice(3, 0, edit);
+    const runner = new ReplayingCommandRunner([
+      ...expectations,
+      edit, // remove vpn.secrets
+      { argv: SHOW, reply: rec('nmcli_-t_connection_show_cloud-l2tp.inactive.txt') },
+      { argv: ['nmcli', '-w', '20', 'connection', 'down', 'id', NAME], reply: rec('nmcli_-w_30_connection_down_cloud-l2tp.not-active.txt') },
+      pluginGone,
+      activeNoVpn,
+      edit, // set vpn.secrets ipsec-psk=…
+      { argv: CURSOR, reply: cursor },
+      { argv: UP, reply: rec('nm-secrets-up.fd.auth-dialog.txt') },
+      { argv: SHOW, reply: rec('nmcli_-t_connection_show_cloud-l2tp.txt') },
+      { argv: ['ip', '-j', 'addr', 'show'], reply: rec('ip_-j_addr_show_dev_ppp0.txt') },
+    ]);
+    const journal = recordingJournal();
+    const nm = driver(runner, fakeFiles(), { ...labHost, nmL2tpAuthDialog: false });
+    await nm.connect(l2tpPsk, signal, journal);
+    await nm.reconnect?.(l2tpPsk, signal, journal);
+    const edits = runner.calls.filter((c) => c.argv[1] === 'connection' && c.argv[2] === 'edit').map((c) => c.stdin);
+    expect(edits).toEqual([`set vpn.secrets ipsec-psk=${PSK}\nsave persistent\nquit\n`, 'remove vpn.secrets\nsave persistent\nquit\n', `set vpn.secrets ipsec-psk=${PSK}\nsave persistent\nquit\n`]);
+    expect(journal.events).toEqual([
+      'acquire kill-switch unreachable 10.99.0.0/24 metric 65000', `acquire nm-secret ${NAME}`, `release nm-secret ${NAME}`, `acquire nm-secret ${NAME}`,
+    ]);
+    runner.assertDone();
+  });
+});
+
 describe('linux-nm verify, disconnect, cleanUp', () => {
   it('checks interface, routes, repository route, MTU by DF probe and the negotiated cipher — and names the failed check', async () => {
     const runner = new ReplayingCommandRunner([
