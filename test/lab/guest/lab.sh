@@ -132,6 +132,10 @@ success_case swan-ikev2-cert ikev2 linux-swan cert "$DATA_MB"
 success_case swan-l2tp-cert l2tp linux-swan cert "$([ "$TIER" = quick ] && echo 5 || echo "$DATA_MB")" 'mssClamp: true'
 success_case nm-l2tp-cert l2tp linux-nm cert "$([ "$TIER" = quick ] && echo 5 || echo "$DATA_MB")"
 
+# ------------------------------------------------------------------------- a drop under restic
+. "$HERE/drop.sh"
+drop_case nm-l2tp-drop psk
+
 # ------------------------------------------------------------------------- the user's own tunnel
 step "a tunnel the user already had up is used, and left up"
 nmcli connection add type vpn con-name user-vpn vpn-type l2tp vpn.data "gateway=$GW, user=$VUSER, password-flags=0, ipsec-enabled=yes, ipsec-psk-flags=0, ipsec-ike=aes256-sha256-modp2048!, ipsec-esp=aes256-sha256!" \
