@@ -22,7 +22,7 @@
  *   in a path could be replaced; such paths are refused (see {@link WinswXmlError}).
  *
  * How WinSW 1.x stops the agent (Main.cs StopIt/StopProcessAndChildren, SigIntHelper.cs): without
- * `<stopargument>` it lists the agent's child processes, then (stopparentprocessfirst) attaches to
+ * `<stoparguments>` it lists the agent's child processes, then (stopparentprocessfirst) attaches to
  * the agent's console and sends CTRL_C_EVENT — Node turns that into SIGINT, which
  * `backhaul agent` handles like SIGTERM (cancel runs, tear the tunnel down, exit 0) — and waits up
  * to `<stoptimeout>`; after that, or at once when it can't attach to a console, it kills the agent
