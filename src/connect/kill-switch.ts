@@ -11,6 +11,7 @@
  * can't leave one behind (the next start's recovery removes it).
  */
 import type { CommandRunner } from '../os/command.js';
+import { ipv4InCidr } from '../os/ipv4.js';
 import type { DriverLog, DriverResource, ResourceJournal, TunnelProfile } from './driver.js';
 
 /** Above any metric a VPN client or DHCP gives a real route, so a working route always wins. */
@@ -64,21 +65,4 @@ export async function unpinRoutes(runner: CommandRunner, journal: ResourceJourna
 /** Deletes one pin by its journal id (teardown and crash recovery). */
 export async function removeKillSwitch(runner: CommandRunner, id: string, signal: AbortSignal): Promise<void> {
   await runner.run({ argv: ['ip', 'route', 'del', ...id.split(' ')], okExitCodes: 'any', timeoutMs: 10_000, signal });
-}
-
-/** Whether an IPv4 literal lies inside an IPv4 CIDR (a host name or IPv6 never does, here). */
-function ipv4InCidr(address: string, cidr: string): boolean {
-  const [network = '', bits = '32'] = cidr.split('/');
-  const a = ipv4(address);
-  const n = ipv4(network);
-  if (a === undefined || n === undefined) return false;
-  const prefix = Number(bits);
-  const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
-  return ((a & mask) >>> 0) === ((n & mask) >>> 0);
-}
-
-function ipv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return undefined;
-  return parts.reduce((value, part) => ((value << 8) | Number(part)) >>> 0, 0);
 }

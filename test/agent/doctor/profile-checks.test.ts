@@ -14,7 +14,8 @@ import { gatewayDnsCheck } from '../../../src/agent/doctor/checks/gateway-dns.js
 import { ike4500Check, ike500Check } from '../../../src/agent/doctor/checks/ike-reachable.js';
 import { keepaliveCheck } from '../../../src/agent/doctor/checks/keepalive.js';
 import { natTraversalCheck } from '../../../src/agent/doctor/checks/nat-traversal.js';
-import { cidrContains, splitRoutesCheck } from '../../../src/agent/doctor/checks/split-routes.js';
+import { splitRoutesCheck } from '../../../src/agent/doctor/checks/split-routes.js';
+import { ipv4InCidr } from '../../../src/os/ipv4.js';
 import type { IkeProbeResult, IkeProbeTarget } from '../../../src/agent/doctor/ike-probe.js';
 import type { CheckReport, DoctorCheck, DoctorPorts } from '../../../src/agent/doctor/types.js';
 import { createCommandRunner } from '../../../src/os/command.js';
@@ -193,13 +194,13 @@ describe('network.nat-t', () => {
 });
 
 describe('network.routes', () => {
-  it('cidrContains', () => {
-    expect(cidrContains('10.99.0.0/24', '10.99.0.1')).toBe(true);
-    expect(cidrContains('10.99.0.0/24', '10.99.1.1')).toBe(false);
-    expect(cidrContains('0.0.0.0/0', '192.0.2.1')).toBe(true);
-    expect(cidrContains('10.99.0.1/32', '10.99.0.1')).toBe(true);
-    expect(cidrContains('192.168.0.0/16', '192.169.0.1')).toBe(false);
-    expect(cidrContains('fd00::/8', '10.0.0.1')).toBe(false);
+  it('ipv4InCidr: the route check\'s containment test', () => {
+    expect(ipv4InCidr('10.99.0.1', '10.99.0.0/24')).toBe(true);
+    expect(ipv4InCidr('10.99.1.1', '10.99.0.0/24')).toBe(false);
+    expect(ipv4InCidr('192.0.2.1', '0.0.0.0/0')).toBe(true);
+    expect(ipv4InCidr('10.99.0.1', '10.99.0.1/32')).toBe(true);
+    expect(ipv4InCidr('192.169.0.1', '192.168.0.0/16')).toBe(false);
+    expect(ipv4InCidr('10.0.0.1', 'fd00::/8')).toBe(false);
   });
 
   it('passes when a route covers the repository host, fails with the route to add otherwise', async () => {

@@ -2,23 +2,10 @@
  * network.routes: the repository's host is inside one of the profile's split routes (or the
  * profile is a full tunnel) — otherwise its traffic goes around the tunnel, or nowhere.
  */
-import { isIP } from 'node:net';
+import { ipv4InCidr } from '../../../os/ipv4.js';
 import type { DoctorCheck } from '../types.js';
 import { gatewayAddresses } from './gateway-dns.js';
 import { jobHost } from './job-host.js';
-
-function ipv4ToNumber(address: string): number {
-  return address.split('.').reduce((sum, part) => sum * 256 + Number(part), 0);
-}
-
-/** Whether an IPv4 `address` lies in the IPv4 `cidr`; false for IPv6 (not compared). */
-export function cidrContains(cidr: string, address: string): boolean {
-  const [network = '', bitsText = '32'] = cidr.split('/');
-  if (isIP(network) !== 4 || isIP(address) !== 4) return false;
-  const shift = 32 - Number(bitsText);
-  // `>>> 32` does not shift in JavaScript: /0 contains everything.
-  return shift >= 32 || ipv4ToNumber(network) >>> shift === ipv4ToNumber(address) >>> shift;
-}
 
 export const splitRoutesCheck: DoctorCheck = {
   id: 'network.routes',
@@ -35,7 +22,7 @@ export const splitRoutesCheck: DoctorCheck = {
     const { addresses, error } = await gatewayAddresses(ctx, host);
     if (addresses.length === 0) return { status: 'fail', evidence: `${host} does not resolve (${error ?? 'no addresses'})`, fix: 'Check the repository host name, or use its address in the repository URL.' };
     const routes = profile.routes;
-    const outside = addresses.filter((a) => !routes.some((cidr) => cidrContains(cidr, a)));
+    const outside = addresses.filter((a) => !routes.some((cidr) => ipv4InCidr(a, cidr)));
     const hostText = `${host}${addresses[0] === host ? '' : ` (${addresses.join(', ')})`}`;
     if (outside.length === 0) return { status: 'pass', evidence: `${hostText} is inside ${routes.join(', ')}` };
     return {
