@@ -4,7 +4,7 @@
 #   /usr/lib/backhaul/{dist,package.json,node_modules}  the compiled CLI/agent (+ the web UI bundle)
 #                                                        and its production dependencies (installs
 #                                                        offline: nothing is fetched at install time)
-#   /usr/lib/backhaul/resources/{restic.json,bin/linux-x64/restic}  the pinned restic (bundle-restic.sh)
+#   /usr/lib/backhaul/resources/{restic.json,bin/linux-x64/restic}  the pinned restic (bundle-restic.mjs)
 #   /usr/bin/backhaul                                    launcher: node from PATH (Depends: nodejs >= 20.11)
 #   /lib/systemd/system/backhaul.service                 packaging/linux/backhaul.service (hardened unit)
 #   /usr/share/doc/backhaul/                             install.md, copyright
@@ -36,10 +36,10 @@ npm ls --omit=dev --all --parseable 2>/dev/null | tail -n +2 | while read -r dep
   [ -e "$LIB/$rel" ] && continue
   mkdir -p "$LIB/$(dirname "$rel")"; cp -r "$dep" "$LIB/$rel"
 done
-# The pinned restic (resources/restic.json), checked by bundle-restic.sh now and by the agent at
+# The pinned restic (resources/restic.json), checked by bundle-restic.mjs now and by the agent at
 # start and before each run: /usr/lib/backhaul/resources/bin/linux-<arch>/restic.
 case $ARCH in amd64) RESTIC_KEY=linux-x64 ;; arm64) RESTIC_KEY=linux-arm64 ;; *) RESTIC_KEY=linux-$ARCH ;; esac
-bash scripts/bundle-restic.sh "$RESTIC_KEY" --out "$LIB/resources" >&2 \
+node scripts/bundle-restic.mjs "$RESTIC_KEY" --out "$LIB/resources" >&2 \
   || { echo "build-deb: no pinned restic for $RESTIC_KEY (scripts/setup-system.sh --test caches the linux-x64 one)" >&2; exit 1; }
 printf '#!/bin/sh\n# Backhaul CLI and agent (the unit runs: backhaul --system agent)\nexec node /usr/lib/backhaul/dist/cli/bin.js "$@"\n' > "$ROOT/usr/bin/backhaul"
 chmod 755 "$ROOT/usr/bin/backhaul"

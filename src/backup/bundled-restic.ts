@@ -1,6 +1,6 @@
 /**
  * The restic Backhaul bundles is pinned: resources/restic.json names the version and, per
- * `<platform>-<arch>`, the binary's SHA-256. scripts/bundle-restic.sh checks it when the binary is
+ * `<platform>-<arch>`, the binary's SHA-256. scripts/bundle-restic.mjs checks it when the binary is
  * copied into resources/bin at build time; the agent checks it again before it first runs the
  * bundled binary, so a damaged or swapped file is refused with a clear error instead of being run
  * as root. Only the bundled path is checked: a configured settings.resticPath or a restic on PATH is

@@ -62,20 +62,20 @@ describe('the bundled restic pin', () => {
   });
 });
 
-describe('scripts/bundle-restic.sh', () => {
-  const script = path.join(import.meta.dirname, '..', '..', 'scripts', 'bundle-restic.sh');
+describe('scripts/bundle-restic.mjs', () => {
+  const script = path.join(import.meta.dirname, '..', '..', 'scripts', 'bundle-restic.mjs');
   const run = promisify(execFile);
 
   it('refuses a binary that is not the pinned one, and a platform without a pin', async () => {
-    await expect(run('bash', [script, 'linux-x64', '--from', bundled, '--out', path.join(dir, 'out')])).rejects.toMatchObject({ stderr: expect.stringMatching(/is not the pinned restic 0\.18\.0 for linux-x64/) as unknown });
-    await expect(run('bash', [script, 'darwin-arm64', '--from', bundled, '--out', path.join(dir, 'out')])).rejects.toMatchObject({ stderr: expect.stringMatching(/pins no restic for darwin-arm64/) as unknown });
+    await expect(run(process.execPath, [script, 'linux-x64', '--from', bundled, '--out', path.join(dir, 'out')])).rejects.toMatchObject({ stderr: expect.stringMatching(/is not the pinned restic 0\.18\.0 for linux-x64/) as unknown });
+    await expect(run(process.execPath, [script, 'darwin-arm64', '--from', bundled, '--out', path.join(dir, 'out')])).rejects.toMatchObject({ stderr: expect.stringMatching(/pins no restic for darwin-arm64/) as unknown });
   });
 
   it('bundles the real pinned binary into a staging dir, which the agent-side check accepts', async (ctx) => {
     const cached = process.env.BACKHAUL_TEST_RESTIC_018 ?? '/var/tmp/backhaul-cache/restic-0.18.0/restic';
     if ((await sha256File(cached).catch(() => undefined)) === undefined) ctx.skip();
     const out = path.join(dir, 'staging');
-    await run('bash', [script, 'linux-x64', '--from', cached, '--out', out]);
+    await run(process.execPath, [script, 'linux-x64', '--from', cached, '--out', out]);
     expect(await checkBundledRestic(path.join(out, 'bin', 'linux-x64', 'restic'), out, 'linux-x64')).toEqual({ ok: true });
   });
 });
