@@ -6,9 +6,9 @@
  * restic is bundled (a checkout, Debian's restic on PATH) or settings.resticPath chooses another one.
  */
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { HealthItem } from '../api/types.js';
 import { checkBundledRestic } from '../backup/bundled-restic.js';
+import { bundledResticPath } from '../backup/restic-binary.js';
 
 export const BUNDLED_RESTIC_HEALTH_CODE = 'restic.bundled-mismatch';
 
@@ -24,7 +24,7 @@ export interface BundledResticHealthOptions {
 export async function bundledResticHealth(options: BundledResticHealthOptions): Promise<HealthItem | undefined> {
   if (options.configuredPath !== undefined && options.configuredPath !== '') return undefined;
   const key = `${options.platform}-${options.arch}`;
-  const file = path.join(options.resourcesDir, 'bin', key, options.platform === 'win32' ? 'restic.exe' : 'restic');
+  const file = bundledResticPath(options.resourcesDir, options.platform, options.arch);
   const found = await stat(file).then((s) => s.isFile(), () => false);
   if (!found) return undefined;
   const check = await checkBundledRestic(file, options.resourcesDir, key);

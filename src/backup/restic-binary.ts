@@ -129,13 +129,19 @@ export interface LocateResticOptions {
   readonly pathEnv: string;
 }
 
+/** Where an installation bundles restic: `<resourcesDir>/bin/<platform>-<arch>/restic[.exe]`. */
+export function bundledResticPath(resourcesDir: string, platform: NodeJS.Platform, arch: string): string {
+  const win = platform === 'win32';
+  return (win ? path.win32 : path.posix).join(resourcesDir, 'bin', `${platform}-${arch}`, win ? 'restic.exe' : 'restic');
+}
+
 /** The candidate paths, in the order they are tried. */
 export function resticCandidates(options: LocateResticOptions): readonly string[] {
   if (options.configuredPath !== undefined && options.configuredPath !== '') return [options.configuredPath];
   const win = options.platform === 'win32';
   const p = win ? path.win32 : path.posix;
   const exe = win ? 'restic.exe' : 'restic';
-  const bundled = p.join(options.resourcesDir, 'bin', `${options.platform}-${options.arch}`, exe);
+  const bundled = bundledResticPath(options.resourcesDir, options.platform, options.arch);
   const dirs = options.pathEnv.split(win ? ';' : ':').filter((d) => d !== '');
   return [bundled, ...dirs.map((d) => p.join(d.replace(/^"(.*)"$/, '$1'), exe))];
 }
