@@ -121,8 +121,8 @@ describe.skipIf(skipUi !== undefined)('a locked field in the UI (Chromium)', () 
     const agent = await start(home, ['--web']);
     browser = await launchChromium();
     const page: Page = await browser.context.newPage();
-    // Bounded wait for the login link the agent prints once its web listener is up: 100 × 100 ms.
-    for (let i = 0; i < 100 && agent.webUrl() === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+    // Bounded wait for the login link the agent prints once its web listener is up: 300 × 100 ms.
+    for (let i = 0; i < 300 && agent.webUrl() === undefined; i++) await new Promise((r) => setTimeout(r, 100));
     await page.goto(agent.webUrl() ?? '');
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Jobs', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Jobs and profiles' }).waitFor({ timeout: 30_000 });

@@ -77,7 +77,7 @@ export function findProcesses(match: (argv: readonly string[]) => boolean): numb
 }
 
 /** Waits until `check()` is true, polling every 50 ms, at most `ms`. True when it became true. */
-export async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
+export async function until(check: () => boolean | Promise<boolean>, ms = 30_000): Promise<boolean> {
   for (let waited = 0; waited < ms; waited += 50) {
     if (await check()) return true;
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -141,9 +141,9 @@ function spawnSshd(argv: readonly string[], dir: string, netns: string | undefin
   return spawn(launcher[0] ?? '', launcher.slice(1), { stdio: 'ignore' });
 }
 
-/** Waits (bounded, ~10 s) until host:port answers `SSH-2.0-…`. */
+/** Waits (bounded, ~30 s on a loaded machine) until host:port answers `SSH-2.0-…`. */
 async function waitForBanner(host: string, port: number, netns: string | undefined, child: ChildProcess): Promise<boolean> {
-  for (let i = 0; i < 100 && child.exitCode === null; i++) {
+  for (let i = 0; i < 300 && child.exitCode === null; i++) {
     if (netns === undefined ? await bannerOnLoopback(host, port) : bannerInNamespace(host, port, netns)) return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -47,7 +47,7 @@ export function inNamespace(runner: CommandRunner, name: string): CommandRunner 
 }
 
 /** Polls `probe` every 100 ms, `tries` times at most. */
-export async function waitFor(what: string, probe: () => boolean | Promise<boolean>, tries = 100): Promise<void> {
+export async function waitFor(what: string, probe: () => boolean | Promise<boolean>, tries = 300): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (await probe()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));

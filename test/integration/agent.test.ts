@@ -117,7 +117,7 @@ describe('the agent', () => {
     const metrics = await agent.client.metrics();
     expect(metrics).toContain('backhaul_sessions_total{job="nightly",outcome="success"} 1');
     // The textfile for node_exporter follows each session (written just after the ended event).
-    for (let i = 0; i < 50 && !(await readFile(textfile, 'utf8').catch(() => '')).includes('outcome="success"} 1'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && !(await readFile(textfile, 'utf8').catch(() => '')).includes('outcome="success"} 1'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(await readFile(textfile, 'utf8')).toContain('backhaul_sessions_total{job="nightly",outcome="success"} 1');
   });
 

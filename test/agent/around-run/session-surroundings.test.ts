@@ -210,7 +210,7 @@ describe('session surroundings', () => {
     const logs: string[] = [];
     const surroundings = createSurroundings({ job: 'nightly', runner: createCommandRunner(), platform: 'linux', agentPid: process.pid, keepAwake: true, log: (level, m) => logs.push(`${level}: ${m}`) });
     // The engine waits until the inhibitor has given up, so the warning is certain to be logged first.
-    const during = async () => { for (let i = 0; i < 200 && logs.length === 0; i++) await new Promise((r) => setTimeout(r, 25)); };
+    const during = async () => { for (let i = 0; i < 600 && logs.length === 0; i++) await new Promise((r) => setTimeout(r, 50)); };
     const record = await runSession(plan(), { ...ports(engine(during), undefined), surroundings }, new AbortController().signal);
     expect(record.result).toBe('success');
     expect(record.notes).toEqual([]);

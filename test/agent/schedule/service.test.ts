@@ -67,7 +67,7 @@ describe('ScheduleService', () => {
         stateDir, runner: new ReplayingCommandRunner([]), health, logger: createMemoryLogger(), start: () => undefined, isRunning: () => false, history: [],
         platform: 'linux', sysfsRoot: join(stateDir, 'no-sysfs'), now: clock.now, sleep: clock.sleep, systemZone: 'UTC',
       }, config({}));
-      for (let i = 0; i < 100 && !(await readFile(join(stateDir, 'schedule', 'pause.json'), 'utf8').catch(() => '')).includes('18:00'); i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 600 && !(await readFile(join(stateDir, 'schedule', 'pause.json'), 'utf8').catch(() => '')).includes('18:00'); i++) await new Promise((r) => setTimeout(r, 50));
       const restarted = await again();
       expect(restarted.pausedUntil()).toBe('2026-11-25T18:00:00.000Z');
       await clock.run(restarted.stop());
