@@ -325,6 +325,12 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
     await nmcliEdit(name, 'remove vpn.secrets\nsave persistent\nquit\n', signal);
   };
 
+  /** storePsk's undo: the PSK out of the connection, then out of the journal. */
+  const releasePsk = async (name: string, journal: ResourceJournal, signal: AbortSignal): Promise<void> => {
+    await forgetPsk(name, signal);
+    await journal.release({ kind: 'nm-secret', id: name });
+  };
+
   const shapeOf = (profile: TunnelProfile, status: TunnelStatus, signal: AbortSignal): TunnelShape => {
     const expectedMtu = profile.type === 'l2tp'
       ? l2tpMtu(profile)
@@ -385,7 +391,7 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
         log('warn', `NetworkManager's VPN plugin timed out (attempt ${attempt} of ${attempts}); trying again`);
         continue;
       }
-      if (pskStored) await forgetPsk(name, AbortSignal.timeout(30_000)).then(() => journal.release({ kind: 'nm-secret', id: name }));
+      if (pskStored) await releasePsk(name, journal, AbortSignal.timeout(30_000));
       throw diagnosisError(profile.name, diagnosis);
     }
     const status = await pollUntil(async () => {
@@ -492,10 +498,7 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
       const name = nmConnectionName(profile.name);
       // The clamp is tied to the old ppp device and the stored PSK to the old session: bringUp makes both again.
       if (active?.mssClamped === true) await removeMssClamp(runner, journal, profile.name, signal);
-      if (active?.pskStored === true) {
-        await forgetPsk(name, signal);
-        await journal.release({ kind: 'nm-secret', id: name });
-      }
+      if (active?.pskStored === true) await releasePsk(name, journal, signal);
       active = undefined;
       const fields = await show(name, signal);
       await settle(profile, fields?.get('connection.uuid'), signal);
@@ -531,10 +534,7 @@ export function createLinuxNmDriver(options: LinuxNmOptions): TunnelDriver {
         const removed = await pollUntil(async () => ((await files.exists(NM_L2TP_SECRETS)) ? undefined : true), 10_000, pacing, signal);
         if (removed === undefined) log('warn', `${NM_L2TP_SECRETS} (the plugin's PSK file) was still present 10 s after disconnecting`);
       }
-      if (active?.pskStored === true) {
-        await forgetPsk(name, signal);
-        await journal.release({ kind: 'nm-secret', id: name });
-      }
+      if (active?.pskStored === true) await releasePsk(name, journal, signal);
       active = undefined;
       // Last: the VPN's routes are gone now, and with them any need for the pins.
       await unpinRoutes(runner, journal, pinned, signal);
