@@ -13,8 +13,6 @@ const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 // builder-util's Arch enum (ia32 = 0, x64 = 1, armv7l = 2, arm64 = 3, universal = 4) → Node's names.
 const ARCH_NAMES = ['ia32', 'x64', 'arm', 'arm64', 'universal'];
 
-export { resticSource };
-
 /** electron-builder's (platform, arch) as resources/restic.json's key: linux-x64, darwin-arm64, win32-x64. */
 export function resticKey(electronPlatformName, arch) {
   const archName = typeof arch === 'number' ? ARCH_NAMES[arch] : arch;

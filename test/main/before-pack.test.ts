@@ -19,12 +19,16 @@ import { RESTIC_018_PATH } from '../helpers/restic-lab.js';
 interface StageResult { readonly key: string; readonly file: string; readonly sha256: string; readonly version: string }
 interface BeforePackModule {
   resticKey(platform: string, arch: number | string): string;
-  resticSource(key: string, env?: Record<string, string | undefined>): string | undefined;
   stageRestic(options: { key: string; source: string | undefined; manifestFile?: string; stagingDir: string }): Promise<StageResult>;
+}
+/** Where the hook (and the .deb's build) read the binary from: scripts/bundle-restic.mjs. */
+interface BundleResticModule {
+  resticSource(key: string, env?: Record<string, string | undefined>): string | undefined;
 }
 
 const root = join(import.meta.dirname, '..', '..');
 const hook = await import(join(root, 'electron', 'before-pack.mjs')) as BeforePackModule;
+const bundle = await import(join(root, 'scripts', 'bundle-restic.mjs')) as BundleResticModule;
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'bh-before-pack-'));
@@ -51,10 +55,10 @@ describe('beforePack: restic staged for the platform being packed', () => {
   });
 
   it('reads binaries from BACKHAUL_RESTIC_DIR/<key>/, restic.exe on Windows, and the cached Debian binary for linux-x64 by default', () => {
-    expect(hook.resticSource('win32-x64', { BACKHAUL_RESTIC_DIR: '/rel' })).toBe('/rel/win32-x64/restic.exe');
-    expect(hook.resticSource('darwin-arm64', { BACKHAUL_RESTIC_DIR: '/rel' })).toBe('/rel/darwin-arm64/restic');
-    expect(hook.resticSource('linux-x64', {})).toBe('/var/tmp/backhaul-cache/restic-0.18.0/restic');
-    expect(hook.resticSource('darwin-arm64', {})).toBeUndefined();
+    expect(bundle.resticSource('win32-x64', { BACKHAUL_RESTIC_DIR: '/rel' })).toBe('/rel/win32-x64/restic.exe');
+    expect(bundle.resticSource('darwin-arm64', { BACKHAUL_RESTIC_DIR: '/rel' })).toBe('/rel/darwin-arm64/restic');
+    expect(bundle.resticSource('linux-x64', {})).toBe('/var/tmp/backhaul-cache/restic-0.18.0/restic');
+    expect(bundle.resticSource('darwin-arm64', {})).toBeUndefined();
   });
 
   it('stages a binary that matches its pin, with a manifest holding only that pin, in a fresh directory', async () => {
