@@ -42,19 +42,12 @@ NFT
   run_session "$case"
   wait "$watcher"
   if [ -s "$mark" ]; then ok "$case: the gateway's pppd was killed mid-upload ($(cat "$mark"))"; else bad "$case: the drop never happened (upload under 5 MB or no pppd in cloud)"; fi
-  local states losses; read -r states losses < <(node -e '
-    const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => { try { return JSON.parse(l); } catch { return {}; } });
-    const record = lines.reverse().find((l) => l.type === "end")?.record ?? {};
-    const losses = (record.tunnelLosses ?? []).map((l) => `${l.cause}:${l.attempts}:${l.gaveUp ?? "repaired"}`).join(",");
-    console.log(`${(record.states ?? []).map((s) => s.state).join("+")} ${losses || "none"}`);
-  ' "$OUT/sessions/$case.jsonl")
-  states=${states//+/ }
   # restic's own retries may carry the upload to its end while the repaired tunnel is still being
   # verified: then reconnecting goes straight to teardown (src/agent/session/states.ts allows it).
-  if [[ " $states " =~ \ backing-up\ (reconnecting\ backing-up\ )*reconnecting\ (backing-up\ )?tearing-down\ done\  ]]; then ok "$case: states: $states"
-  else bad "$case: states were: $states"; fi
-  if [[ "$losses" =~ ^[a-z-]+:[1-9][0-9]*:repaired(,[a-z-]+:[1-9][0-9]*:repaired)*$ ]]; then ok "$case: the session recorded the loss and its repair ($losses)"
-  else bad "$case: tunnel losses recorded: $losses"; fi
+  if [[ " $STATES " =~ \ backing-up\ (reconnecting\ backing-up\ )*reconnecting\ (backing-up\ )?tearing-down\ done\  ]]; then ok "$case: states: $STATES"
+  else bad "$case: states were: $STATES"; fi
+  if [[ "$LOSSES" =~ ^[a-z-]+:[1-9][0-9]*:repaired(,[a-z-]+:[1-9][0-9]*:repaired)*$ ]]; then ok "$case: the session recorded the loss and its repair ($LOSSES)"
+  else bad "$case: tunnel losses recorded: ${LOSSES:-none}"; fi
   if [ "$RC" = 0 ] && [ "$END" = done ]; then ok "$case: the backup finished after the repair"
     check "$case: restic check on the server is clean" server_check "$case"
     check "$case: the snapshot holds all 20 MB" test "${BYTES:-0}" -ge $(( 20 * 1024 * 1024 ))

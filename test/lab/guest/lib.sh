@@ -333,6 +333,8 @@ run_session() {
     const connect = (at("backing-up") - at("connecting")) / 1000;
     const backup = (at("tearing-down") - at("backing-up")) / 1000;
     console.log(`END=${q(end.end)} CODE=${q(end.failure?.code)} MESSAGE=${q(end.failure?.message)} HINT=${q(end.failure?.hint)} CONNECT_S=${q(isNaN(connect) ? "" : connect.toFixed(1))} BACKUP_S=${q(isNaN(backup) ? "" : backup.toFixed(1))} BYTES=${q(end.summary?.bytesProcessed ?? "")} DURATION_S=${q(end.summary?.durationSeconds ?? "")}`);
+    // the states passed, and each tunnel loss as cause:attempts:gaveUp-or-"repaired"
+    console.log(`STATES=${q((end.states ?? []).map((s) => s.state).join(" "))} LOSSES=${q((end.tunnelLosses ?? []).map((l) => `${l.cause}:${l.attempts}:${l.gaveUp ?? "repaired"}`).join(","))}`);
   ' "$OUT/sessions/$case.jsonl")"
   echo "  session $case: rc=$RC end=$END code=$CODE connect+verify=${CONNECT_S}s backup=${BACKUP_S}s total=${SESSION_S}s"
   [ -z "$MESSAGE" ] || echo "  message: $MESSAGE"
